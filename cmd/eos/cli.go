@@ -1,0 +1,230 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Exit statuses: a contract that scripts rely on.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // the run failed (I/O, a solver error)
+	exitUsage    = 2 // invalid flags or input: nothing was written
+	exitDiverged = 3 // the loss blew up: the trace up to that step is kept
+)
+
+// usageError is bad user input; it maps to exit status 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// newFlagSet returns a FlagSet that reports errors instead of exiting, so
+// that every bad value goes through the same exit-status mapping.
+func newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {
+		fmt.Fprintf(os.Stderr, "usage: eos %s\n\nflags:\n", synopsis)
+		fs.SetOutput(os.Stderr)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return fs
+}
+
+// parseFlags parses args; -h prints the usage, and any error becomes a
+// usageError naming the flag.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
+			return errHelp
+		}
+		return usagef("eos %s: %v (run `eos %s -h` for the flags)", fs.Name(), err, fs.Name())
+	}
+	if fs.NArg() > 0 {
+		return usagef("eos %s: unexpected argument %q (flags start with --)", fs.Name(), fs.Arg(0))
+	}
+	return nil
+}
+
+var errHelp = errors.New("help shown")
+
+// flagValues returns every flag of fs with its value (set or default), for
+// config.json.
+func flagValues(fs *flag.FlagSet) map[string]string {
+	m := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { m[f.Name] = f.Value.String() })
+	return m
+}
+
+// config is what config.json records: enough to re-run (eos rerun DIR).
+type config struct {
+	Command   string            `json:"command"`
+	Args      []string          `json:"args"`
+	Flags     map[string]string `json:"flags"`
+	Module    string            `json:"module"`
+	Version   string            `json:"version"`
+	Commit    string            `json:"commit"`
+	Modified  bool              `json:"modified,omitempty"`
+	GoVersion string            `json:"go_version"`
+	Started   string            `json:"started"`
+	Data      string            `json:"data,omitempty"`
+}
+
+func newConfig(fs *flag.FlagSet, args []string) *config {
+	c := &config{Command: fs.Name(), Args: args, Flags: flagValues(fs), Started: time.Now().UTC().Format(time.RFC3339),
+		Module: "github.com/eoskit/eoskit", Version: "(unknown)", Commit: "(unknown)"}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		c.Module, c.Version, c.GoVersion = bi.Main.Path, bi.Main.Version, bi.GoVersion
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				c.Commit = s.Value
+			case "vcs.modified":
+				c.Modified = s.Value == "true"
+			}
+		}
+	}
+	if c.Commit == "(unknown)" {
+		c.Commit = gitCommit()
+	}
+	return c
+}
+
+// gitCommit asks git for the commit of the working tree when the binary was
+// not stamped (go run does not stamp VCS information).
+func gitCommit() string {
+	head, err := os.ReadFile(filepath.Join(findRepoRoot(), ".git", "HEAD"))
+	if err != nil {
+		return "(unknown)"
+	}
+	ref := strings.TrimSpace(string(head))
+	if !strings.HasPrefix(ref, "ref: ") {
+		return ref
+	}
+	b, err := os.ReadFile(filepath.Join(findRepoRoot(), ".git", strings.TrimPrefix(ref, "ref: ")))
+	if err != nil {
+		return "(unknown)"
+	}
+	return strings.TrimSpace(string(b))
+}
+
+func findRepoRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return dir
+		}
+	}
+}
+
+// outDir validates --out before anything is written: an existing non-empty
+// directory is refused unless force is set (then it is emptied of the files
+// this command writes).
+func prepareOut(dir string, force bool, owned []string) error {
+	if dir == "" {
+		return usagef("--out is required: the directory to write results into")
+	}
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return usagef("--out %s: %v", dir, err)
+	case len(entries) > 0 && !force:
+		return usagef("--out %s exists and is not empty; choose another directory or pass --force to overwrite", dir)
+	case len(entries) > 0:
+		for _, name := range owned {
+			if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return os.MkdirAll(dir, 0o755)
+}
+
+// writeFileAtomic writes data to path through a temporary file in the same
+// directory and a rename, so that readers never see half a file.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// writeJSON writes v as indented JSON, atomically, with sorted map keys.
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// atomicFile is a file being written under a temporary name; Commit renames
+// it into place, Abort removes it.
+type atomicFile struct {
+	*os.File
+	path string
+}
+
+func createAtomic(path string) (*atomicFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	return &atomicFile{File: f, path: path}, nil
+}
+
+func (f *atomicFile) Commit() error {
+	if err := f.File.Close(); err != nil {
+		os.Remove(f.File.Name())
+		return err
+	}
+	return os.Rename(f.File.Name(), f.path)
+}
+
+func (f *atomicFile) Abort() {
+	f.File.Close()
+	os.Remove(f.File.Name())
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
