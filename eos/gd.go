@@ -1,0 +1,251 @@
+package eos
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"gonum.org/v1/gonum/floats"
+)
+
+// Step is what an Observer sees of GD at step k, before the update
+// θ_{k+1} = θ_k − η∇E(θ_k). Its slices belong to GD and are overwritten at the
+// next step: an Observer that keeps them must copy them.
+type Step struct {
+	// K is the step index k, counted from 0.
+	K int
+	// X is the iterate θ_k.
+	X []float64
+	// Loss is E(θ_k).
+	Loss float64
+	// GradNorm is ‖∇E(θ_k)‖.
+	GradNorm float64
+	// Sharpness is λ_max(H(θ_k)), or NaN when it was not measured at this
+	// step.
+	Sharpness float64
+	// Eigs holds the top EigK eigenvalues of H(θ_k) in descending order, or
+	// is nil when they were not measured at this step.
+	Eigs []float64
+	// HVPs is the number of Hessian-vector products used so far in the run.
+	HVPs int
+	// Eta is the step size η.
+	Eta float64
+}
+
+// Observer receives every step of a GD run. Observers only observe; an error
+// from one aborts the run and is returned by GD, wrapped.
+type Observer interface {
+	Observe(s *Step) error
+}
+
+// Flusher is implemented by observers that buffer what they saw (CSVWriter
+// delays its rows, Printer holds the last step). GD calls Flush on each such
+// observer once when the run ends, whether it completed, diverged or was
+// aborted, so traces up to the last observed step are always complete.
+type Flusher interface {
+	Flush() error
+}
+
+// GDSettings configures GD.
+type GDSettings struct {
+	// Steps is the number of updates. GD observes Steps+1 iterates,
+	// θ_0 … θ_Steps. Zero means 1000.
+	Steps int
+	// EigEvery is the number of steps between sharpness measurements, which
+	// happen at steps divisible by it. Zero means every step when Dim() ≤
+	// 1000 and every 10 steps otherwise; a negative value means never.
+	EigEvery int
+	// EigK is the number of top Hessian eigenvalues measured. Zero means 1.
+	EigK int
+	// LossBound is the loss above which the run counts as diverged. Zero
+	// means 1e12·max(1, |E(θ_0)|); +Inf means only non-finite losses stop
+	// the run, which they always do.
+	LossBound float64
+	// Lanczos configures the eigensolver; its K is ignored in favour of
+	// EigK. Nil means default settings.
+	Lanczos *LanczosSettings
+	// Observers are notified of every step, in order.
+	Observers []Observer
+}
+
+// GDResult summarises a GD run.
+type GDResult struct {
+	// Steps is the number of updates performed.
+	Steps int
+	// Loss is E at the final iterate (the divergent loss after a divergence).
+	Loss float64
+	// Sharpness is the last measured sharpness, NaN if none was measured.
+	Sharpness float64
+	// HVPs is the total number of Hessian-vector products.
+	HVPs int
+	// Unconverged counts the sharpness measurements where Lanczos stopped at
+	// MaxIter before reaching its tolerance; their values are still used.
+	Unconverged int
+}
+
+// DivergenceError reports a GD run stopped by a non-finite loss or gradient
+// or a loss above GDSettings.LossBound.
+type DivergenceError struct {
+	// Step is the index k of the divergent iterate; observers saw steps
+	// 0 … Step−1.
+	Step int
+	// Eta is the step size η.
+	Eta float64
+	// Loss is E(θ_Step).
+	Loss float64
+	// Sharpness is the last measured sharpness, NaN if none was measured.
+	Sharpness float64
+}
+
+func (e *DivergenceError) Error() string {
+	msg := fmt.Sprintf("eos: diverged at step %d: loss=%g, η=%g", e.Step, e.Loss, e.Eta)
+	if math.IsNaN(e.Sharpness) {
+		return msg + ", sharpness not measured"
+	}
+	es := e.Eta * e.Sharpness
+	cmp := ">"
+	if es <= 2 {
+		cmp = "≤"
+	}
+	return fmt.Sprintf("%s, last sharpness %.4g (η·S = %.4g %s 2)", msg, e.Sharpness, es, cmp)
+}
+
+// IsDivergence reports whether err is or wraps a *DivergenceError.
+func IsDivergence(err error) bool {
+	var d *DivergenceError
+	return errors.As(err, &d)
+}
+
+// GD runs gradient descent with constant step eta on p from x, which is
+// updated in place to the final iterate:
+//
+//	θ_{k+1} = θ_k − η ∇E(θ_k).
+//
+// There is no line search, so the loss may rise; that is the point at the
+// Edge of Stability. Each step computes E(θ_k) and ∇E(θ_k) in one Grad call,
+// measures the top eigenvalues by Lanczos (warm-started from the previous
+// eigenvectors) when due, notifies the observers, then updates.
+//
+// GD returns a *DivergenceError, with x left at the divergent iterate, when
+// the loss or gradient is not finite or the loss exceeds the bound; the result
+// is returned with it. It returns an error naming the setting when eta or a
+// setting is out of range. It panics if len(x) ≠ p.Dim(). A nil s means
+// default settings. Apart from the sharpness measurements, a step does not
+// allocate.
+func GD(x []float64, p Problem, eta float64, s *GDSettings) (*GDResult, error) {
+	n := p.Dim()
+	checkLen("x", len(x), n)
+	var set GDSettings
+	if s != nil {
+		set = *s
+	}
+	switch {
+	case !(eta > 0) || math.IsInf(eta, 1):
+		return nil, fmt.Errorf("eos: step size η = %g out of range (0, +Inf)", eta)
+	case set.Steps < 0:
+		return nil, fmt.Errorf("eos: GDSettings.Steps = %d is negative", set.Steps)
+	case set.EigK < 0 || set.EigK > n:
+		return nil, fmt.Errorf("eos: GDSettings.EigK = %d out of range [0, %d]", set.EigK, n)
+	case !(set.LossBound >= 0):
+		return nil, fmt.Errorf("eos: GDSettings.LossBound = %g out of range [0, +Inf]", set.LossBound)
+	}
+	if set.Steps == 0 {
+		set.Steps = 1000
+	}
+	if set.EigK == 0 {
+		set.EigK = 1
+	}
+	if set.EigEvery == 0 {
+		set.EigEvery = 1
+		if n > 1000 {
+			set.EigEvery = 10
+		}
+	}
+
+	var (
+		lz   *Lanczos
+		eigs []float64
+	)
+	if set.EigEvery > 0 {
+		ls := LanczosSettings{}
+		if set.Lanczos != nil {
+			ls = *set.Lanczos
+		}
+		ls.K = set.EigK
+		var err error
+		lz, err = NewLanczos(p, &ls)
+		if err != nil {
+			return nil, err
+		}
+		eigs = make([]float64, set.EigK)
+	}
+
+	g := make([]float64, n)
+	res := &GDResult{Sharpness: math.NaN()}
+	step := &Step{X: x, Eta: eta}
+	bound := set.LossBound
+	for k := 0; ; k++ {
+		loss := p.Grad(g, x)
+		gn := floats.Norm(g, 2)
+		if k == 0 && bound == 0 {
+			bound = 1e12 * math.Max(1, math.Abs(loss))
+		}
+		res.Loss = loss
+		if math.IsNaN(loss) || math.IsInf(loss, 0) || loss > bound || math.IsNaN(gn) || math.IsInf(gn, 0) {
+			err := &DivergenceError{Step: k, Eta: eta, Loss: loss, Sharpness: res.Sharpness}
+			return res, withFlush(err, set.Observers)
+		}
+
+		step.K = k
+		step.Loss = loss
+		step.GradNorm = gn
+		step.Sharpness = math.NaN()
+		step.Eigs = nil
+		if lz != nil && k%set.EigEvery == 0 {
+			h, err := lz.Top(eigs, nil, x, nil)
+			res.HVPs += h
+			if errors.Is(err, ErrNotConverged) {
+				res.Unconverged++
+			} else if err != nil {
+				return res, withFlush(fmt.Errorf("eos: sharpness at step %d: %w", k, err), set.Observers)
+			}
+			step.Sharpness = eigs[0]
+			step.Eigs = eigs
+			res.Sharpness = eigs[0]
+		}
+		step.HVPs = res.HVPs
+		for i, o := range set.Observers {
+			if err := o.Observe(step); err != nil {
+				return res, withFlush(fmt.Errorf("eos: observer %d at step %d: %w", i, k, err), set.Observers)
+			}
+		}
+		if k == set.Steps {
+			break
+		}
+		floats.AddScaled(x, -eta, g)
+		res.Steps++
+	}
+	return res, flushAll(set.Observers)
+}
+
+// flushAll flushes every observer that buffers, joining their errors.
+func flushAll(obs []Observer) error {
+	var errs []error
+	for _, o := range obs {
+		if f, ok := o.(Flusher); ok {
+			if err := f.Flush(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// withFlush flushes the observers after a run stopped by err and returns err,
+// joined with the flush errors if any.
+func withFlush(err error, obs []Observer) error {
+	if ferr := flushAll(obs); ferr != nil {
+		return errors.Join(err, ferr)
+	}
+	return err
+}
