@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"math"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"sort"
 	"strings"
@@ -183,13 +185,78 @@ func writeFileAtomic(path string, data []byte) error {
 	return nil
 }
 
-// writeJSON writes v as indented JSON, atomically, with sorted map keys.
+// writeJSON writes v as indented JSON, atomically. Non-finite numbers,
+// which JSON cannot represent, are written as null.
 func writeJSON(path string, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.MarshalIndent(finiteJSON(reflect.ValueOf(v)), "", "  ")
 	if err != nil {
 		return err
 	}
 	return writeFileAtomic(path, append(b, '\n'))
+}
+
+// finiteJSON converts v to plain maps, slices and values with NaN and ±Inf
+// replaced by nil, following json tags and embedded structs.
+func finiteJSON(v reflect.Value) any {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return nil
+		}
+		return finiteJSON(v.Elem())
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return nil
+		}
+		return f
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return nil
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = finiteJSON(v.Index(i))
+		}
+		return out
+	case reflect.Map:
+		out := make(map[string]any, v.Len())
+		for _, k := range v.MapKeys() {
+			out[fmt.Sprint(k.Interface())] = finiteJSON(v.MapIndex(k))
+		}
+		return out
+	case reflect.Struct:
+		out := map[string]any{}
+		addStructFields(out, v)
+		return out
+	}
+	return v.Interface()
+}
+
+func addStructFields(out map[string]any, v reflect.Value) {
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" && f.Type.Kind() == reflect.Struct {
+			addStructFields(out, v.Field(i))
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if strings.Contains(opts, "omitempty") && v.Field(i).IsZero() {
+			continue
+		}
+		out[name] = finiteJSON(v.Field(i))
+	}
 }
 
 // atomicFile is a file being written under a temporary name; Commit renames

@@ -49,7 +49,7 @@ func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("gd", "gd [--problem mf|mlp|cnn] [problem flags] --eta η --steps N --out DIR")
 	var pf problemFlags
 	var rf runFlags
-	pf.register(fs)
+	pf.register(fs, 4000, "number of GD steps (≥ 1)")
 	rf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err

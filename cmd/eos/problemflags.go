@@ -34,7 +34,9 @@ type problemFlags struct {
 	eigEvery  int
 }
 
-func (f *problemFlags) register(fs *flag.FlagSet) {
+// register adds the problem flags; steps is the default of --steps, whose
+// meaning differs between commands.
+func (f *problemFlags) register(fs *flag.FlagSet, steps int, stepsUsage string) {
 	fs.StringVar(&f.problem, "problem", "mf", "problem: mf (deep matrix factorisation), mlp (two-layer network), cnn (two-layer convolutional network)")
 	fs.IntVar(&f.dim, "dim", 2, "mf: dimension d of the d×d factors")
 	fs.IntVar(&f.depth, "depth", 3, "mf: number of factors L")
@@ -50,7 +52,7 @@ func (f *problemFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.channels, "channels", 32, "cnn: convolution channels")
 	fs.Uint64Var(&f.seed, "seed", 1, "random seed of the initialisation (and of synthetic data)")
 	fs.Float64Var(&f.eta, "eta", 0.077, "step size η (> 0)")
-	fs.IntVar(&f.steps, "steps", 4000, "number of GD steps (≥ 1)")
+	fs.IntVar(&f.steps, "steps", steps, stepsUsage)
 	fs.IntVar(&f.eigEvery, "eig-every", 0, "measure the sharpness every K steps (0: every step up to 1000 parameters, else every 10; −1: never)")
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 )
 
-func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error { return errors.New("todo") }
 func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return errors.New("todo")
 }
