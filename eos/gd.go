@@ -48,29 +48,81 @@ type Flusher interface {
 
 // GDSettings configures GD.
 type GDSettings struct {
-	// Steps is the number of updates. GD observes Steps+1 iterates,
-	// θ_0 … θ_Steps. Zero means 1000.
+	// Steps is the index of the last iterate: GD observes θ_0 … θ_Steps
+	// (θ_Resume.K … θ_Steps when resuming), so a new run makes Steps
+	// updates. Zero means 1000.
 	Steps int
 	// EigEvery is the number of steps between sharpness measurements, which
 	// happen at steps divisible by it. Zero means every step when Dim() ≤
 	// 1000 and every 10 steps otherwise; a negative value means never.
 	EigEvery int
-	// EigK is the number of top Hessian eigenvalues measured. Zero means 1.
+	// EigK is the number of top Hessian eigenvalues measured. Zero means 1,
+	// or the K of Eigensolver when it is set.
 	EigK int
 	// LossBound is the loss above which the run counts as diverged. Zero
 	// means 1e12·max(1, |E(θ_0)|); +Inf means only non-finite losses stop
-	// the run, which they always do.
+	// the run, which they always do. It is ignored when resuming, which
+	// keeps the bound of the interrupted run.
 	LossBound float64
 	// Lanczos configures the eigensolver; its K is ignored in favour of
-	// EigK. Nil means default settings.
+	// EigK. Nil means default settings. It is ignored when Eigensolver is
+	// set.
 	Lanczos *LanczosSettings
+	// Eigensolver, if not nil, measures the sharpness instead of a Lanczos
+	// made from the Lanczos settings. Its K must equal EigK unless EigK is
+	// zero. Owning the eigensolver lets the caller save its warm start in
+	// a checkpoint (Lanczos.MarshalBinary) and restore it on resume, so
+	// that the resumed run measures exactly what the uninterrupted one
+	// would. Nil means a new Lanczos.
+	Eigensolver *Lanczos
+	// Checkpointer, if not nil, is given the state of the run between
+	// every two steps. Nil means none.
+	Checkpointer Checkpointer
+	// Resume, if not nil, continues a run from a state a Checkpointer was
+	// given: GD copies Resume.X into x and carries on from step Resume.K
+	// with the loss bound and running totals of the state. Nil means a new
+	// run from step 0.
+	Resume *GDState
 	// Observers are notified of every step, in order.
 	Observers []Observer
 }
 
-// GDResult summarises a GD run.
+// GDState is a GD run between two steps: with the problem, the step size,
+// the settings, and the eigensolver and observers in the state they had at
+// that point, it is all GD needs to continue as if it had not stopped.
+type GDState struct {
+	// K is the index of the next step.
+	K int
+	// X is the iterate θ_K. In the state given to a Checkpointer it is
+	// GD's own iterate: it must not be modified, and must be copied to be
+	// kept.
+	X []float64
+	// LossBound is the divergence bound in force: GDSettings.LossBound or
+	// the automatic bound computed from E(θ_0).
+	LossBound float64
+	// HVPs, Unconverged and Sharpness are the GDResult fields of the same
+	// names over steps 0 … K−1.
+	HVPs        int
+	Unconverged int
+	Sharpness   float64
+}
+
+// A Checkpointer is given the state of a GD run between every two steps:
+// after θ_K has been computed and before E(θ_K) is, once the observers have
+// seen step K−1. It decides itself whether to save the state, with the
+// state of the eigensolver and of its observers (they are consistent at
+// that point). An error from it aborts the run as an observer's does, so
+// returning one is how a caller stops a run at a resumable point, on SIGINT
+// say; x is then θ_K.
+type Checkpointer interface {
+	Checkpoint(s *GDState) error
+}
+
+// GDResult summarises a GD run. A resumed run reports the totals of the
+// whole run, steps before the resume included, as the uninterrupted run
+// would.
 type GDResult struct {
-	// Steps is the number of updates performed.
+	// Steps is the number of updates performed since θ_0.
 	Steps int
 	// Loss is E at the final iterate (the divergent loss after a divergence).
 	Loss float64
@@ -129,9 +181,14 @@ func IsDivergence(err error) bool {
 // GD returns a *DivergenceError, with x left at the divergent iterate, when
 // the loss or gradient is not finite or the loss exceeds the bound; the result
 // is returned with it. It returns an error naming the setting when eta or a
-// setting is out of range. It panics if len(x) ≠ p.Dim(). A nil s means
-// default settings. Apart from the sharpness measurements, a step does not
-// allocate.
+// setting is out of range. It panics if len(x) ≠ p.Dim() or, when resuming,
+// len(Resume.X) ≠ p.Dim(). A nil s means default settings. Apart from the
+// sharpness measurements and the Checkpointer, a step does not allocate.
+//
+// A run stopped by a Checkpointer's error at step K and continued with
+// Resume set to the state it was given then, an eigensolver and observers
+// restored to their state at that point, observes the same steps with the
+// same values, to the last bit, as the run that was not stopped.
 func GD(x []float64, p Problem, eta float64, s *GDSettings) (*GDResult, error) {
 	n := p.Dim()
 	checkLen("x", len(x), n)
@@ -152,6 +209,28 @@ func GD(x []float64, p Problem, eta float64, s *GDSettings) (*GDResult, error) {
 	if set.Steps == 0 {
 		set.Steps = 1000
 	}
+	if r := set.Resume; r != nil {
+		checkLen("Resume.X", len(r.X), n)
+		switch {
+		case r.K < 0 || r.K > set.Steps:
+			return nil, fmt.Errorf("eos: GDState.K = %d out of range [0, %d] (GDSettings.Steps)", r.K, set.Steps)
+		case !(r.LossBound > 0):
+			return nil, fmt.Errorf("eos: GDState.LossBound = %g out of range (0, +Inf]", r.LossBound)
+		case r.HVPs < 0:
+			return nil, fmt.Errorf("eos: GDState.HVPs = %d is negative", r.HVPs)
+		case r.Unconverged < 0:
+			return nil, fmt.Errorf("eos: GDState.Unconverged = %d is negative", r.Unconverged)
+		}
+	}
+	if lz := set.Eigensolver; lz != nil {
+		switch {
+		case lz.p.Dim() != n:
+			return nil, fmt.Errorf("eos: GDSettings.Eigensolver is for dimension %d, not %d", lz.p.Dim(), n)
+		case set.EigK != 0 && set.EigK != lz.k:
+			return nil, fmt.Errorf("eos: GDSettings.EigK = %d differs from the K = %d of GDSettings.Eigensolver", set.EigK, lz.k)
+		}
+		set.EigK = lz.k
+	}
 	if set.EigK == 0 {
 		set.EigK = 1
 	}
@@ -167,24 +246,40 @@ func GD(x []float64, p Problem, eta float64, s *GDSettings) (*GDResult, error) {
 		eigs []float64
 	)
 	if set.EigEvery > 0 {
-		ls := LanczosSettings{}
-		if set.Lanczos != nil {
-			ls = *set.Lanczos
-		}
-		ls.K = set.EigK
-		var err error
-		lz, err = NewLanczos(p, &ls)
-		if err != nil {
-			return nil, err
+		lz = set.Eigensolver
+		if lz == nil {
+			ls := LanczosSettings{}
+			if set.Lanczos != nil {
+				ls = *set.Lanczos
+			}
+			ls.K = set.EigK
+			var err error
+			lz, err = NewLanczos(p, &ls)
+			if err != nil {
+				return nil, err
+			}
 		}
 		eigs = make([]float64, set.EigK)
 	}
 
 	g := make([]float64, n)
 	res := &GDResult{Sharpness: math.NaN()}
-	step := &Step{X: x, Eta: eta}
 	bound := set.LossBound
-	for k := 0; ; k++ {
+	first := 0
+	if r := set.Resume; r != nil {
+		copy(x, r.X)
+		first, bound = r.K, r.LossBound
+		res.Steps, res.HVPs, res.Unconverged, res.Sharpness = r.K, r.HVPs, r.Unconverged, r.Sharpness
+	}
+	step := &Step{X: x, Eta: eta}
+	var state GDState
+	for k := first; ; k++ {
+		if k > first && set.Checkpointer != nil {
+			state = GDState{K: k, X: x, LossBound: bound, HVPs: res.HVPs, Unconverged: res.Unconverged, Sharpness: res.Sharpness}
+			if err := set.Checkpointer.Checkpoint(&state); err != nil {
+				return res, withFlush(fmt.Errorf("eos: checkpointer before step %d: %w", k, err), set.Observers)
+			}
+		}
 		loss := p.Grad(g, x)
 		gn := floats.Norm(g, 2)
 		if k == 0 && bound == 0 {

@@ -72,6 +72,7 @@ type Lanczos struct {
 	k       int
 	maxIter int
 	tol     float64
+	src     *rand.PCG  // source of rng, kept to marshal its state
 	rng     *rand.Rand // used when Top is given a nil rng
 
 	basis [][]float64 // grown on demand up to min(P, maxIter+k)
@@ -121,12 +122,14 @@ func NewLanczos(p Problem, s *LanczosSettings) (*Lanczos, error) {
 	m := set.MaxIter
 	var q [1]float64
 	lapack64.Syev(lapack.EVCompute, blas64.Symmetric{N: m, Stride: m, Uplo: blas.Upper}, nil, q[:], -1)
+	src := rand.NewPCG(1, 2)
 	l := &Lanczos{
 		p:       p,
 		k:       set.K,
 		maxIter: m,
 		tol:     set.Tol,
-		rng:     rand.New(rand.NewPCG(1, 2)),
+		src:     src,
+		rng:     rand.New(src),
 		w:       make([]float64, n),
 		coef:    make([]float64, min(n, m+set.K)*m),
 		ld:      m,
@@ -147,6 +150,83 @@ func (l *Lanczos) K() int { return l.k }
 
 // Reset forgets the warm start: the next Top starts from random vectors.
 func (l *Lanczos) Reset() { l.havePrev = false }
+
+// lanczosStateVersion is the version of the encoding of MarshalBinary.
+const lanczosStateVersion = 1
+
+// MarshalBinary encodes the state that carries over from one Top call to
+// the next: the warm-start eigenvectors and the state of the generator used
+// when Top is given a nil rng. With it, a run can be checkpointed and
+// resumed (UnmarshalBinary) with the same measurements, to the last bit, as
+// if it had not stopped. The settings are recorded too, so that the state is
+// not restored into a differently configured Lanczos.
+func (l *Lanczos) MarshalBinary() ([]byte, error) {
+	src, err := l.src.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.str("Lanczos")
+	e.u32(lanczosStateVersion)
+	e.int(l.k)
+	e.int(l.p.Dim())
+	e.int(l.maxIter)
+	e.f64(l.tol)
+	e.bytes(src)
+	e.boolean(l.havePrev)
+	if l.havePrev {
+		for _, v := range l.prev {
+			e.floats(v)
+		}
+	}
+	return e.b, nil
+}
+
+// UnmarshalBinary restores the state encoded by MarshalBinary. l must have
+// been made by NewLanczos for a problem of the same dimension with the same
+// settings; otherwise, or when b is not such a state, it returns an error
+// and leaves l unchanged.
+func (l *Lanczos) UnmarshalBinary(b []byte) error {
+	if l.p == nil {
+		panic("eos: UnmarshalBinary on a Lanczos not made by NewLanczos")
+	}
+	d := decoder{b: b}
+	if tag, v := d.str(), d.u32(); d.err == nil && (tag != "Lanczos" || v != lanczosStateVersion) {
+		return fmt.Errorf("eos: not a Lanczos state of version %d (%q version %d)", lanczosStateVersion, tag, v)
+	}
+	k, n, maxIter, tol := d.int(), d.int(), d.int(), d.f64()
+	src := d.bytes()
+	havePrev := d.boolean()
+	var prev [][]float64
+	if havePrev {
+		prev = make([][]float64, 0, min(k, l.k))
+		for range min(k, l.k) {
+			prev = append(prev, d.floats())
+		}
+	}
+	if err := d.finish("Lanczos state"); err != nil {
+		return err
+	}
+	if k != l.k || n != l.p.Dim() || maxIter != l.maxIter || tol != l.tol {
+		return fmt.Errorf("eos: Lanczos state is for K = %d, dimension %d, MaxIter %d, Tol %g; this Lanczos has K = %d, dimension %d, MaxIter %d, Tol %g",
+			k, n, maxIter, tol, l.k, l.p.Dim(), l.maxIter, l.tol)
+	}
+	for _, v := range prev {
+		if len(v) != n {
+			return fmt.Errorf("eos: Lanczos state has a warm-start vector of length %d, want %d", len(v), n)
+		}
+	}
+	var pcg rand.PCG
+	if err := pcg.UnmarshalBinary(src); err != nil {
+		return fmt.Errorf("eos: Lanczos state: generator: %w", err)
+	}
+	*l.src = pcg
+	l.havePrev = havePrev
+	for i, v := range prev {
+		copy(l.prev[i], v)
+	}
+	return nil
+}
 
 // Top stores the K largest eigenvalues of H(x), in descending order, in vals
 // and, if vecs is not nil, the corresponding unit eigenvectors in the columns

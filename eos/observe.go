@@ -2,6 +2,7 @@ package eos
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -92,6 +93,72 @@ func (w *Window) Drain(dst []Row) []Row {
 	}
 	w.n = 0
 	return dst
+}
+
+// windowStateVersion is the version of the encoding of Window.MarshalBinary.
+const windowStateVersion = 1
+
+// MarshalBinary encodes the window: the number of steps pushed and the last
+// two steps with their iterates, which are all that later Push and Drain
+// calls read.
+func (w *Window) MarshalBinary() ([]byte, error) {
+	var e encoder
+	e.str("Window")
+	e.u32(windowStateVersion)
+	e.int(w.n)
+	held := min(w.n, 2)
+	e.int(held)
+	for j := w.n - held; j < w.n; j++ {
+		r := &w.rows[j%3]
+		e.int(r.Step)
+		for _, v := range [...]float64{r.Loss, r.Sharpness, r.GradNorm, r.LossMean2, r.UNorm} {
+			e.f64(v)
+		}
+		e.floats(w.x[j%3])
+	}
+	return e.b, nil
+}
+
+// UnmarshalBinary restores a window encoded by MarshalBinary, replacing
+// what w held. It returns an error, leaving w unchanged, when b is not such
+// an encoding.
+func (w *Window) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	if tag, v := d.str(), d.u32(); d.err == nil && (tag != "Window" || v != windowStateVersion) {
+		return fmt.Errorf("eos: not a Window state of version %d (%q version %d)", windowStateVersion, tag, v)
+	}
+	n, held := d.int(), d.int()
+	if d.err == nil && (n < 0 || held != min(n, 2)) {
+		return fmt.Errorf("eos: Window state holds %d of %d steps, want min(%d, 2)", held, n, n)
+	}
+	var rows [2]Row
+	var xs [2][]float64
+	for i := range max(held, 0) {
+		r := &rows[i]
+		r.Step = d.int()
+		r.Loss, r.Sharpness, r.GradNorm, r.LossMean2, r.UNorm = d.f64(), d.f64(), d.f64(), d.f64(), d.f64()
+		xs[i] = d.floats()
+	}
+	if err := d.finish("Window state"); err != nil {
+		return err
+	}
+	if held == 2 && (rows[1].Step != rows[0].Step+1 || len(xs[0]) != len(xs[1])) {
+		return errors.New("eos: Window state holds non-consecutive steps or iterates of different lengths")
+	}
+	*w = Window{n: n}
+	if held > 0 {
+		p := len(xs[0])
+		for i := range w.x {
+			w.x[i] = make([]float64, p)
+		}
+		w.osc = make([]float64, p)
+	}
+	for i := range held {
+		j := (n - held + i) % 3
+		w.rows[j] = rows[i]
+		copy(w.x[j], xs[i])
+	}
+	return nil
 }
 
 // Trace records a GD run in memory, one entry per step in each slice. A Trace
@@ -188,6 +255,59 @@ func (c *CSVWriter) Flush() error {
 		}
 	}
 	return c.w.Flush()
+}
+
+// FlushBuffer writes the complete rows buffered so far to the underlying
+// writer, without the last two, which wait for later steps (unlike Flush).
+// After it the underlying writer holds every row the CSVWriter will not
+// write again, so a checkpoint can record where it stands.
+func (c *CSVWriter) FlushBuffer() error {
+	return c.w.Flush()
+}
+
+// csvStateVersion is the version of the encoding of CSVWriter.MarshalBinary.
+const csvStateVersion = 1
+
+// MarshalBinary encodes what the CSVWriter holds besides its buffer:
+// whether it wrote the header and the window of steps whose rows are not
+// written yet. Call FlushBuffer first so that the buffer is empty.
+func (c *CSVWriter) MarshalBinary() ([]byte, error) {
+	if c.w.Buffered() > 0 {
+		return nil, errors.New("eos: CSVWriter state marshalled with rows still buffered; call FlushBuffer first")
+	}
+	win, err := c.win.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	var e encoder
+	e.str("CSVWriter")
+	e.u32(csvStateVersion)
+	e.boolean(c.header)
+	e.bytes(win)
+	return e.b, nil
+}
+
+// UnmarshalBinary restores a state encoded by MarshalBinary, so that a run
+// resumed where it was taken writes the rows the uninterrupted run would
+// have written next. The underlying writer must then hold what it held when
+// the state was taken (truncate a file to the offset recorded then). It
+// returns an error, leaving c unchanged, when b is not such a state.
+func (c *CSVWriter) UnmarshalBinary(b []byte) error {
+	d := decoder{b: b}
+	if tag, v := d.str(), d.u32(); d.err == nil && (tag != "CSVWriter" || v != csvStateVersion) {
+		return fmt.Errorf("eos: not a CSVWriter state of version %d (%q version %d)", csvStateVersion, tag, v)
+	}
+	header := d.boolean()
+	winState := d.bytes()
+	if err := d.finish("CSVWriter state"); err != nil {
+		return err
+	}
+	var win Window
+	if err := win.UnmarshalBinary(winState); err != nil {
+		return err
+	}
+	c.header, c.win = header, win
+	return nil
 }
 
 func (c *CSVWriter) writeHeader() error {

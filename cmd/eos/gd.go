@@ -2,16 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
 
 	"github.com/eoskit/eoskit/eos"
 )
 
 // gdFiles are the files eos gd owns in --out.
-var gdFiles = []string{"trace.csv", "config.json"}
+var gdFiles = []string{"trace.csv", "config.json", checkpointName}
 
 // runFlags are the flags of every command that writes a run directory.
 type runFlags struct {
@@ -40,66 +43,132 @@ func (r *runFlags) validate() error {
 }
 
 // cancelOnContext aborts a GD run when ctx is done (SIGINT, SIGTERM), so
-// that the observers flush what they hold and the trace stays valid.
+// that the observers flush what they hold and the trace stays valid. eos gd
+// stops through its checkpointer instead, between two steps, where the run
+// can be resumed.
 type cancelOnContext struct{ ctx context.Context }
 
 func (c cancelOnContext) Observe(*eos.Step) error { return c.ctx.Err() }
 
+// gdOptions are the flags of eos gd.
+type gdOptions struct {
+	pf problemFlags
+	rf runFlags
+	cf checkpointFlags
+}
+
+func newGDFlags() (*flag.FlagSet, *gdOptions) {
+	fs := newFlagSet("gd", "gd [--problem mf|mlp|cnn] [problem flags] --eta η --steps N --out DIR [--checkpoint-every K]\n       eos gd --resume DIR")
+	var o gdOptions
+	o.pf.register(fs, 4000, "number of GD steps (≥ 1)")
+	o.rf.register(fs)
+	o.cf.register(fs)
+	return fs, &o
+}
+
+// runGD runs eos gd. The trace is written as the run goes: rows reach
+// trace.csv two steps after their step (eos.CSVWriter), under a temporary
+// name renamed at the end, or in place with --checkpoint-every so that the
+// trace a checkpoint refers to survives a kill. SIGINT or SIGTERM stops the
+// run between two steps, saves a checkpoint and exits with status 130;
+// --resume continues it so that trace.csv ends byte for byte as if the run
+// had not stopped. A run that completes or diverges removes its checkpoint,
+// which could resume nothing.
 func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("gd", "gd [--problem mf|mlp|cnn] [problem flags] --eta η --steps N --out DIR")
-	var pf problemFlags
-	var rf runFlags
-	pf.register(fs, 4000, "number of GD steps (≥ 1)")
-	rf.register(fs)
+	fs, o := newGDFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	dir := o.cf.resume
+	if dir != "" {
+		given := fs
+		fs, o = newGDFlags()
+		if err := recordedFlags(fs, given, "gd", dir); err != nil {
+			return err
+		}
+		o.rf.out = dir
+	}
+	pf, rf := &o.pf, &o.rf
 	if err := pf.validate(); err != nil {
 		return err
 	}
 	if err := rf.validate(); err != nil {
 		return err
 	}
+	if err := o.cf.validate(); err != nil {
+		return err
+	}
 	b, err := pf.build()
 	if err != nil {
 		return err
 	}
-	if err := prepareOut(rf.out, rf.force, gdFiles); err != nil {
-		return err
-	}
-	cfg := newConfig(fs, args)
-	cfg.Data = b.data
-	if err := writeJSON(filepath.Join(rf.out, "config.json"), cfg); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "eos gd: %s, η = %g (2/η = %.4g), %d steps\n", b.what, pf.eta, 2/pf.eta, pf.steps)
 
-	trace, err := createAtomic(filepath.Join(rf.out, "trace.csv"))
-	if err != nil {
-		return err
+	var lz *eos.Lanczos
+	if pf.eigEvery >= 0 {
+		if lz, err = eos.NewLanczos(b.p, nil); err != nil {
+			return err
+		}
 	}
-	csv := eos.NewCSVWriter(trace)
+	tracePath := filepath.Join(rf.out, "trace.csv")
+	tw := &traceWriter{}
+	csv := eos.NewCSVWriter(tw)
 	tail := &lastLosses{n: 100}
-	obs := []eos.Observer{csv, tail, cancelOnContext{ctx}}
+	ck := &gdCheckpointer{ctx: ctx, every: o.cf.every, path: filepath.Join(rf.out, checkpointName), eta: pf.eta,
+		trace: tw, csv: csv, tail: tail, lz: lz}
+	var resume *eos.GDState
+	if dir != "" {
+		if resume, err = ck.restore(dir, b.p, pf.steps); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "eos gd: resuming %s at step %d: %s, η = %g (2/η = %.4g), %d steps\n", dir, resume.K, b.what, pf.eta, 2/pf.eta, pf.steps)
+	} else {
+		if err := prepareOut(rf.out, rf.force, gdFiles); err != nil {
+			return err
+		}
+		cfg := newConfig(fs, args)
+		cfg.Data = b.data
+		if err := writeJSON(filepath.Join(rf.out, "config.json"), cfg); err != nil {
+			return err
+		}
+		if err := tw.create(tracePath, o.cf.every > 0); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "eos gd: %s, η = %g (2/η = %.4g), %d steps\n", b.what, pf.eta, 2/pf.eta, pf.steps)
+	}
+
+	obs := []eos.Observer{csv, tail}
 	if !rf.quiet {
 		obs = append(obs, &eos.Printer{Writer: stderr})
 	}
 	x := append([]float64(nil), b.x0...)
 	res, runErr := eos.GD(x, b.p, pf.eta, &eos.GDSettings{
-		Steps: pf.steps, EigEvery: pf.eigEvery, LossBound: rf.lossBound, Observers: obs,
+		Steps: pf.steps, EigEvery: pf.eigEvery, LossBound: rf.lossBound, Eigensolver: lz,
+		Checkpointer: ck, Resume: resume, Observers: obs,
 	})
 	// GD has flushed the CSV rows it observed, also after a divergence or an
 	// interrupt: keep the trace up to there.
-	if err := trace.Commit(); err != nil {
+	if err := tw.close(); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(runErr, errInterrupted):
+		return fmt.Errorf("%w before step %d: %s holds steps 0…%d and %s the state to continue from; continue with: eos gd --resume %s",
+			errInterrupted, ck.stopped, tracePath, ck.stopped-1, ck.path, rf.out)
+	case runErr != nil && !eos.IsDivergence(runErr):
+		// A failure (I/O, the eigensolver): the checkpoint stays, to
+		// resume once the cause is fixed.
+		return fmt.Errorf("%w (trace up to the last finite step kept in %s)", runErr, tracePath)
+	}
+	if err := os.Remove(ck.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	if runErr != nil {
-		return fmt.Errorf("%w (trace up to the last finite step kept in %s)", runErr, filepath.Join(rf.out, "trace.csv"))
+		return fmt.Errorf("%w (trace up to the last finite step kept in %s)", runErr, tracePath)
 	}
 	period := eos.DetectPeriod(tail.losses(), 0)
 	fmt.Fprintf(stdout, "final loss %.6g, sharpness %.6g (2/η = %.6g), period of the last %d losses: %s; %d HVPs\n",
 		res.Loss, res.Sharpness, 2/pf.eta, len(tail.losses()), periodName(period), res.HVPs)
-	fmt.Fprintf(stdout, "wrote %s and %s\n", filepath.Join(rf.out, "trace.csv"), filepath.Join(rf.out, "config.json"))
+	fmt.Fprintf(stdout, "wrote %s and %s\n", tracePath, filepath.Join(rf.out, "config.json"))
 	return nil
 }
 

@@ -7,7 +7,9 @@
 //	eos rerun   re-run the command recorded in DIR/config.json
 //
 // Exit status: 0 success, 1 a run that failed, 2 invalid flags or input
-// (nothing written), 3 divergence (the trace up to the divergent step kept).
+// (nothing written), 3 divergence (the trace up to the divergent step kept),
+// 130 interrupted by SIGINT or SIGTERM (the trace so far and a checkpoint
+// kept; eos gd --resume DIR continues the run).
 package main
 
 import (
@@ -82,6 +84,8 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitUsage
 	case eos.IsDivergence(err):
 		return exitDiverged
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
 	}
 	return exitFailure
 }

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// interruptBefore is a context that reports cancellation, as SIGINT does
+// through signal.NotifyContext, from the n-th call of Err on. eos gd checks
+// it once between every two steps, so a run given it stops before step
+// first+n, where first is the step it started at: a deterministic stand-in
+// for a signal.
+type interruptBefore struct {
+	context.Context
+	n, calls int
+}
+
+func (c *interruptBefore) Err() error {
+	c.calls++
+	if c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+func eosRunCtx(t *testing.T, ctx context.Context, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = dispatch(ctx, args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+// checkTraceRows fails t unless the trace at path is a CSV of complete rows
+// for steps 0 … last.
+func checkTraceRows(t *testing.T, path string, last int) {
+	t.Helper()
+	_, rows := readCSV(t, path) // fails on a partial row
+	if len(rows) != last+1 {
+		t.Fatalf("%s has %d rows, want %d (steps 0…%d)", path, len(rows), last+1, last)
+	}
+	for i, r := range rows {
+		if r[0] != strconv.Itoa(i) {
+			t.Fatalf("%s: row %d is step %s", path, i, r[0])
+		}
+	}
+}
+
+func TestGDResume(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		args       []string
+		interrupts []int // each run stops before its n-th step
+		resume     []string
+	}{
+		// The period-4 orbit of diag(6, 1): the sharpness changes at
+		// every step, so the eigensolver's warm start is exercised.
+		{"mf sharpness every step", []string{"--target", "6,1", "--steps", "300", "--eig-every", "1"}, []int{123}, nil},
+		// Stopped between two measurements, with periodic checkpoints
+		// before the interrupt.
+		{"mf eig-every 7", []string{"--target", "6,1", "--steps", "300", "--eig-every", "7", "--checkpoint-every", "50"}, []int{124}, nil},
+		// Interrupted, resumed, interrupted again; the last resume
+		// repeats recorded flags with their recorded values, which is
+		// allowed, and changes --checkpoint-every, which may change.
+		{"interrupted twice", []string{"--target", "5.5,1", "--steps", "300", "--seed", "4"}, []int{40, 100},
+			[]string{"--steps", "300", "--target", "5.5,1", "--checkpoint-every", "25"}},
+		{"mlp", []string{"--problem", "mlp", "--data", "synthetic", "--n", "40", "--width", "8", "--eta", "1", "--steps", "80", "--eig-every", "5"}, []int{31}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			ref := filepath.Join(tmp, "ref")
+			code, wantOut, stderr := eosRun(t, append([]string{"gd", "--out", ref, "--quiet"}, tc.args...)...)
+			if code != exitOK {
+				t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+			}
+			want, _ := os.ReadFile(filepath.Join(ref, "trace.csv"))
+
+			dir := filepath.Join(tmp, "run")
+			args := append([]string{"gd", "--out", dir, "--quiet"}, tc.args...)
+			first := 0
+			for _, n := range tc.interrupts {
+				code, _, stderr := eosRunCtx(t, &interruptBefore{Context: context.Background(), n: n}, args...)
+				stop := first + n
+				if code != exitInterrupted {
+					t.Fatalf("interrupted before step %d: exit %d, want %d: %s", stop, code, exitInterrupted, stderr)
+				}
+				for _, s := range []string{"before step " + strconv.Itoa(stop), "eos gd --resume " + dir} {
+					if !strings.Contains(stderr, s) {
+						t.Errorf("message %q lacks %q", stderr, s)
+					}
+				}
+				checkTraceRows(t, filepath.Join(dir, "trace.csv"), stop-1)
+				if _, err := os.Stat(filepath.Join(dir, checkpointName)); err != nil {
+					t.Fatalf("no checkpoint after the interrupt: %v", err)
+				}
+				args, first = []string{"gd", "--resume", dir}, stop
+			}
+			code, out, stderr := eosRun(t, append(args, tc.resume...)...)
+			if code != exitOK {
+				t.Fatalf("resume: exit %d: %s", code, stderr)
+			}
+			// Oracle: the uninterrupted run, byte for byte, and its
+			// summary (same totals, same final losses).
+			got, _ := os.ReadFile(filepath.Join(dir, "trace.csv"))
+			if len(want) == 0 || !bytes.Equal(got, want) {
+				t.Errorf("resumed trace.csv (%d bytes) differs from the uninterrupted one (%d bytes)", len(got), len(want))
+			}
+			if g, w := strings.SplitN(out, "\n", 2)[0], strings.SplitN(wantOut, "\n", 2)[0]; g != w {
+				t.Errorf("resumed summary %q, uninterrupted %q", g, w)
+			}
+			if _, err := os.Stat(filepath.Join(dir, checkpointName)); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("checkpoint left after the run completed (%v)", err)
+			}
+		})
+	}
+}
+
+func TestGDResumeRefused(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "src")
+	code, _, stderr := eosRunCtx(t, &interruptBefore{Context: context.Background(), n: 77},
+		"gd", "--target", "6,1", "--steps", "200", "--checkpoint-every", "20", "--out", src, "--quiet")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	ckpt, _ := os.ReadFile(filepath.Join(src, checkpointName))
+	edit := func(name string, f func([]byte) []byte) func(string) {
+		return func(dir string) {
+			path := filepath.Join(dir, name)
+			b, _ := os.ReadFile(path)
+			if err := os.WriteFile(path, f(bytes.Clone(b)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		spoil func(dir string)
+		args  []string
+		want  string // what the message must name, relative to the run directory
+	}{
+		{"damaged checkpoint", edit(checkpointName, func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }), nil, checkpointName},
+		{"truncated checkpoint", edit(checkpointName, func(b []byte) []byte { return b[:len(b)-9] }), nil, checkpointName},
+		{"not a checkpoint", edit(checkpointName, func([]byte) []byte { return []byte("step,loss\n") }), nil, checkpointName},
+		{"no checkpoint", func(dir string) { os.Remove(filepath.Join(dir, checkpointName)) }, nil, checkpointName},
+		{"trace changed", edit("trace.csv", func(b []byte) []byte { b[100]++; return b }), nil, "trace.csv"},
+		{"trace cut", edit("trace.csv", func(b []byte) []byte { return b[:len(b)/3] }), nil, "trace.csv"},
+		{"no config", func(dir string) { os.Remove(filepath.Join(dir, "config.json")) }, nil, "config.json"},
+		{"other eta", nil, []string{"--eta", "0.08"}, "--eta"},
+		{"other problem", nil, []string{"--target", "6,2"}, "--target"},
+		{"other out", nil, []string{"--out", "elsewhere"}, "--out"},
+		{"negative checkpoint-every", nil, []string{"--checkpoint-every", "-1"}, "--checkpoint-every"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "run")
+			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
+				t.Fatal(err)
+			}
+			if tc.spoil != nil {
+				tc.spoil(dir)
+			}
+			trace, _ := os.ReadFile(filepath.Join(dir, "trace.csv"))
+			code, _, stderr := eosRun(t, append([]string{"gd", "--resume", dir, "--quiet"}, tc.args...)...)
+			if code != exitUsage {
+				t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
+			}
+			want := tc.want
+			if !strings.HasPrefix(want, "--") {
+				want = filepath.Join(dir, want)
+			}
+			if !strings.Contains(stderr, want) {
+				t.Errorf("message %q does not name %s", stderr, want)
+			}
+			if b, _ := os.ReadFile(filepath.Join(dir, "trace.csv")); !bytes.Equal(b, trace) {
+				t.Error("a refused resume changed trace.csv")
+			}
+		})
+	}
+	// The source run is still resumable: the refusals above were not
+	// caused by it.
+	if code, _, stderr := eosRun(t, "gd", "--resume", src, "--quiet"); code != exitOK {
+		t.Errorf("resume of the intact run: exit %d: %s", code, stderr)
+	}
+	if len(ckpt) == 0 {
+		t.Error("the interrupted run left an empty checkpoint")
+	}
+}
+
+// TestGDSignal sends real signals to a built eos: SIGINT must stop the run
+// with status 130, a trace of complete rows and a checkpoint; SIGKILL, which
+// cannot be caught, must leave the last periodic checkpoint usable. In both
+// cases --resume must finish the trace byte for byte as the run that was not
+// stopped.
+func TestGDSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the eos binary and runs it for seconds")
+	}
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build eos with")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "eos")
+	if out, err := exec.Command(gotool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// Long enough that the signal, sent once the first checkpoint is on
+	// disk, arrives well before the end.
+	args := []string{"--target", "6,1", "--steps", "20000", "--checkpoint-every", "500"}
+	ref := filepath.Join(tmp, "ref")
+	if code, _, stderr := eosRun(t, append([]string{"gd", "--out", ref, "--quiet"}, args...)...); code != exitOK {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+	}
+	want, _ := os.ReadFile(filepath.Join(ref, "trace.csv"))
+
+	for _, tc := range []struct {
+		sig  os.Signal
+		code int
+	}{
+		{os.Interrupt, exitInterrupted},
+		{syscall.SIGTERM, exitInterrupted},
+		{os.Kill, -1}, // killed: no exit status
+	} {
+		t.Run(tc.sig.String(), func(t *testing.T) {
+			dir := filepath.Join(tmp, strings.ReplaceAll(tc.sig.String(), " ", "-"))
+			var stderr bytes.Buffer
+			cmd := exec.Command(bin, append([]string{"gd", "--out", dir, "--quiet"}, args...)...)
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			deadline := time.Now().Add(time.Minute)
+			for {
+				if _, err := os.Stat(filepath.Join(dir, checkpointName)); err == nil {
+					break
+				}
+				select {
+				case err := <-done:
+					t.Fatalf("eos ended (%v) before its first checkpoint: %s", err, &stderr)
+				case <-time.After(5 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					cmd.Process.Kill()
+					t.Fatal("no checkpoint within a minute")
+				}
+			}
+			if err := cmd.Process.Signal(tc.sig); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+			if got := cmd.ProcessState.ExitCode(); got != tc.code {
+				t.Fatalf("exit status %d, want %d; stderr: %s", got, tc.code, &stderr)
+			}
+			if tc.code == exitInterrupted {
+				if !strings.Contains(stderr.String(), "eos gd --resume "+dir) {
+					t.Errorf("message %q does not say how to resume", &stderr)
+				}
+				_, rows := readCSV(t, filepath.Join(dir, "trace.csv"))
+				if len(rows) == 0 || len(rows) >= 20001 {
+					t.Errorf("interrupted trace has %d rows, want some but not all of 20001", len(rows))
+				}
+			}
+			if code, _, stderr := eosRun(t, "gd", "--resume", dir); code != exitOK {
+				t.Fatalf("resume: exit %d: %s", code, stderr)
+			}
+			if got, _ := os.ReadFile(filepath.Join(dir, "trace.csv")); len(want) == 0 || !bytes.Equal(got, want) {
+				t.Errorf("resumed trace.csv (%d bytes) differs from the uninterrupted one (%d bytes)", len(got), len(want))
+			}
+		})
+	}
+}
