@@ -41,7 +41,7 @@ func New(title, xLabel, yLabel string, logY bool) *plot.Plot {
 	p.Y.Label.Text = yLabel
 	if logY {
 		p.Y.Scale = plot.LogScale{}
-		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: 1}
 	}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
