@@ -3,6 +3,7 @@
 package eos
 
 // #cgo LDFLAGS: -lopenblas
+// int openblas_get_num_threads(void);
 import "C"
 
 import (
@@ -17,3 +18,8 @@ func init() { blas64.Use(netlib.Implementation{}) }
 
 // BLASBackend names the BLAS implementation in use.
 const BLASBackend = "openblas"
+
+// BLASThreads returns the number of threads the BLAS spreads a large matrix
+// product over: OpenBLAS's own thread count, set by OPENBLAS_NUM_THREADS
+// (by default the number of cores).
+func BLASThreads() int { return int(C.openblas_get_num_threads()) }

@@ -53,8 +53,13 @@ type MeanFieldConfig struct {
 // mean-field sharpness N·S(θ), of order one for any N, is the quantity to
 // compare with 2/η.
 //
-// Loss, Grad and HessVec run on batched matrix products (blas64.Gemm) and do
-// not allocate after the first HessVec, except inside the BLAS (see MLP).
+// The products with the inputs run on blas64.Gemm; the output side, where k
+// is small, runs in loops fused with the activation. Loss, Grad and HessVec
+// do not allocate after the first HessVec, except inside the BLAS (see MLP).
+//
+// The same type serves images: NewMeanField(set.X, set.Y, …) on a
+// data.LoadMNIST set gives k = 10 outputs fitted to one-hot rows, and
+// MeanFieldConfig.WeightStd about 1/√D keeps the preactivations of order one.
 type MeanField struct {
 	n, d, k  int // examples, input dimension, outputs
 	width, p int // neurons N, parameters per neuron

@@ -1,9 +1,13 @@
 package eos
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"sync"
+	"unsafe"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -36,11 +40,15 @@ type MLPConfig struct {
 //
 // The gradient is computed by backpropagation and the Hessian-vector product
 // by Pearlmutter's R-operator (a forward and a backward pass carrying the
-// tangent), which costs less than two gradients. Both run on batched matrix
-// products through blas64.Gemm, so installing a faster BLAS with blas64.Use
-// speeds them up. Neither allocates, except inside the BLAS: gonum's own
-// Gemm spreads a product whose output spans four or more 64×64 blocks over
-// goroutines, and allocates for them.
+// tangent), which costs one and a half gradients, and one gradient when
+// HessVec is called again at bitwise the same x, as Lanczos does: the
+// forward pass at x is kept from the previous call. Both run on batched
+// matrix products through blas64.Gemm, so installing a faster BLAS with
+// blas64.Use (the openblas build tag does) speeds them up, and the
+// elementwise passes run on GOMAXPROCS goroutines. Neither allocates, except
+// inside the BLAS: gonum's own Gemm spreads a product whose output spans
+// four or more 64×64 blocks over goroutines, and allocates for them;
+// OpenBLAS does not allocate in Go.
 type MLP struct {
 	net twoLayer
 }
@@ -167,6 +175,22 @@ func checkNetConfig(act Activation, loss LossKind) error {
 //	HV|_{W_1} = Ġᵀ C,
 //
 // the bias components being the column sums of Δ̇ and Ġ.
+//
+// The cost is in the products with C, each 2·(n·m)·in·ch flops: two per
+// gradient (Z and Gᵀ C) and three per Hessian-vector product (Z, Ż and
+// Ġᵀ C). Everything else is smaller by a factor of about in/k or is
+// elementwise. The forward state at x (σ'(Z), σ″(Z), Q, F, Δ) does not
+// depend on v, so HessVec keeps it, with a copy of x, and a following
+// HessVec at bitwise the same x skips the product C W_1ᵀ: in a Lanczos run
+// every HVP after the first costs two products, as much as a gradient.
+// Checking x costs one comparison of P numbers at memory speed, and a
+// comparison with a changed x, as along GD, stops at the first difference.
+// Grad and Loss reuse the kept state too but do not keep theirs, so GD
+// steps pay no copy.
+//
+// The elementwise passes over Z are split by examples over GOMAXPROCS
+// goroutines of a pool shared by all networks (see parallelExamples); the
+// products run in the BLAS, which has its own threads with OpenBLAS.
 type twoLayer struct {
 	n, m, in, ch, cells, k int
 	act                    Activation
@@ -182,10 +206,25 @@ type twoLayer struct {
 	// have zero length without Bias) and its length.
 	ob1, ow2, ob2, dim int
 
-	// Workspaces.
-	z, rz        []float64 // (n·m)×ch
-	q, rq, g, rg []float64 // n×nf
-	f, rf, d, rd []float64 // n×k
+	// Forward state at the parameters of the last forward pass: σ'(Z)
+	// and σ″(Z), (n·m)×ch; Q, n×nf; F and Δ, n×k; the risk E. xc holds
+	// those parameters when kept is set (allocated by the first HessVec).
+	ds, dds []float64
+	q, f, d []float64
+	risk    float64
+	xc      []float64
+	kept    bool
+
+	// Workspaces: rz ((n·m)×ch) holds Ż, then G or Ġ; rq, g, rg are
+	// n×nf; rf, rd are n×k.
+	rz        []float64
+	rq, g, rg []float64
+	rf, rd    []float64
+
+	// The elementwise passes as method values, bound once in setup so
+	// that handing them to the pool does not allocate.
+	fwdPass, gradPass, rfwdPass, rbackPass func(lo, hi int)
+	wg                                     sync.WaitGroup
 }
 
 func (t *twoLayer) setup(col, y []float64, n, m, in, ch int, cell []int, cells, k int, act Activation, loss LossKind, bias bool) {
@@ -203,7 +242,8 @@ func (t *twoLayer) setup(col, y []float64, n, m, in, ch int, cell []int, cells, 
 	t.ow2 = t.ob1 + nb1
 	t.ob2 = t.ow2 + k*nf
 	t.dim = t.ob2 + nb2
-	t.z = make([]float64, n*m*ch)
+	t.ds = make([]float64, n*m*ch)
+	t.dds = make([]float64, n*m*ch)
 	t.rz = make([]float64, n*m*ch)
 	t.q = make([]float64, n*nf)
 	t.rq = make([]float64, n*nf)
@@ -213,6 +253,10 @@ func (t *twoLayer) setup(col, y []float64, n, m, in, ch int, cell []int, cells, 
 	t.rf = make([]float64, n*k)
 	t.d = make([]float64, n*k)
 	t.rd = make([]float64, n*k)
+	t.fwdPass = t.forwardExamples
+	t.gradPass = t.gradExamples
+	t.rfwdPass = t.rForwardExamples
+	t.rbackPass = t.rBackExamples
 }
 
 // Parameter blocks of a parameter (or tangent) vector p.
@@ -262,28 +306,111 @@ func columnSums(dst, a []float64) {
 	}
 }
 
-// forward computes Z = C W_1ᵀ + b_1 into t.z, the pooled features Q into
-// t.q and the outputs F into t.f, and leaves σ'(Z) in t.z.
-func (t *twoLayer) forward(x []float64) {
+// sameBits reports whether a and b hold bitwise the same numbers. It
+// compares bytes, which runs at memory speed, several times faster than a
+// loop over float64s (which would also equate −0 with 0 and tell a NaN from
+// itself).
+func sameBits(a, b []float64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 {
+		return true
+	}
+	return bytes.Equal(
+		unsafe.Slice((*byte)(unsafe.Pointer(&a[0])), 8*len(a)),
+		unsafe.Slice((*byte)(unsafe.Pointer(&b[0])), 8*len(b)))
+}
+
+// forward brings the forward state to x: Z = C W_1ᵀ + b_1, σ'(Z) and σ″(Z)
+// in t.ds and t.dds, Q, F, Δ and the loss. It does nothing if the kept state
+// is at x. With keep set it keeps the new state for later calls.
+func (t *twoLayer) forward(x []float64, keep bool) {
+	if t.kept && sameBits(x, t.xc) {
+		return
+	}
 	nm, nf := t.n*t.m, t.ch*t.cells
-	affineRows(t.z, blasView(nm, t.in, t.col), t.w1(x), t.b1(x))
-	clear(t.q)
-	for r := 0; r < nm; r++ {
+	affineRows(t.ds, blasView(nm, t.in, t.col), t.w1(x), t.b1(x))
+	t.parallelExamples(t.fwdPass)
+	affineRows(t.f, blasView(t.n, nf, t.q), t.w2(x), t.b2(x))
+	t.risk = t.lossKind.head(t.d, nil, t.f, nil, t.y, t.k)
+	t.kept = keep
+	if keep {
+		if t.xc == nil {
+			t.xc = make([]float64, t.dim)
+		}
+		copy(t.xc, x)
+	}
+}
+
+// forwardExamples pools σ(Z) into Q for examples [lo, hi) and replaces Z by
+// σ'(Z) in t.ds, storing σ″(Z) in t.dds.
+func (t *twoLayer) forwardExamples(lo, hi int) {
+	nf := t.ch * t.cells
+	clear(t.q[lo*nf : hi*nf])
+	for r := lo * t.m; r < hi*t.m; r++ {
 		q := t.q[(r/t.m)*nf+t.cell[r%t.m]:]
-		z := t.z[r*t.ch : (r+1)*t.ch]
+		z := t.ds[r*t.ch : (r+1)*t.ch]
+		dds := t.dds[r*t.ch : (r+1)*t.ch]
 		for c, zc := range z {
-			s, ds, _ := t.act.eval(zc)
+			s, ds, dd := t.act.eval(zc)
 			q[c*t.cells] += t.scale * s
 			z[c] = ds
+			dds[c] = dd
 		}
 	}
-	affineRows(t.f, blasView(t.n, nf, t.q), t.w2(x), t.b2(x))
+}
+
+// gradExamples stores G = unpool(Δ W_2) ⊙ σ'(Z) in t.rz for examples
+// [lo, hi), with Δ W_2 in t.g.
+func (t *twoLayer) gradExamples(lo, hi int) {
+	nf := t.ch * t.cells
+	for r := lo * t.m; r < hi*t.m; r++ {
+		g := t.g[(r/t.m)*nf+t.cell[r%t.m]:]
+		ds := t.ds[r*t.ch : (r+1)*t.ch]
+		rz := t.rz[r*t.ch : (r+1)*t.ch]
+		for c, d := range ds {
+			rz[c] = t.scale * g[c*t.cells] * d
+		}
+	}
+}
+
+// rForwardExamples pools σ'(Z) ⊙ Ż into Q̇ for examples [lo, hi) and
+// replaces Ż by σ″(Z) ⊙ Ż in t.rz.
+func (t *twoLayer) rForwardExamples(lo, hi int) {
+	nf := t.ch * t.cells
+	clear(t.rq[lo*nf : hi*nf])
+	for r := lo * t.m; r < hi*t.m; r++ {
+		rq := t.rq[(r/t.m)*nf+t.cell[r%t.m]:]
+		ds := t.ds[r*t.ch : (r+1)*t.ch]
+		dds := t.dds[r*t.ch : (r+1)*t.ch]
+		rz := t.rz[r*t.ch : (r+1)*t.ch]
+		for c, d := range ds {
+			rq[c*t.cells] += t.scale * d * rz[c]
+			rz[c] *= dds[c]
+		}
+	}
+}
+
+// rBackExamples replaces σ″(Z) ⊙ Ż in t.rz by Ġ for examples [lo, hi),
+// with Δ W_2 in t.g and Δ̇ W_2 + Δ V_2 in t.rg.
+func (t *twoLayer) rBackExamples(lo, hi int) {
+	nf := t.ch * t.cells
+	for r := lo * t.m; r < hi*t.m; r++ {
+		off := (r/t.m)*nf + t.cell[r%t.m]
+		g, rg := t.g[off:], t.rg[off:]
+		ds := t.ds[r*t.ch : (r+1)*t.ch]
+		rz := t.rz[r*t.ch : (r+1)*t.ch]
+		for c, d := range ds {
+			rz[c] = t.scale * (rg[c*t.cells]*d + g[c*t.cells]*rz[c])
+		}
+	}
 }
 
 func (t *twoLayer) loss(x []float64) float64 {
 	checkLen("x", len(x), t.dim)
-	t.forward(x)
-	return t.lossKind.head(t.d, nil, t.f, nil, t.y, t.k)
+	t.forward(x, false)
+	return t.risk
 }
 
 func (t *twoLayer) outputs(dst *mat.Dense, x []float64) {
@@ -294,7 +421,7 @@ func (t *twoLayer) outputs(dst *mat.Dense, x []float64) {
 	if r, c := dst.Dims(); r != t.n || c != t.k {
 		panic("eos: dst has wrong shape")
 	}
-	t.forward(x)
+	t.forward(x, false)
 	raw := dst.RawMatrix()
 	for i := 0; i < t.n; i++ {
 		copy(raw.Data[i*raw.Stride:i*raw.Stride+t.k], t.f[i*t.k:(i+1)*t.k])
@@ -304,53 +431,31 @@ func (t *twoLayer) outputs(dst *mat.Dense, x []float64) {
 func (t *twoLayer) grad(dst, x []float64) float64 {
 	checkLen("x", len(x), t.dim)
 	checkLen("dst", len(dst), t.dim)
-	t.forward(x)
-	loss := t.lossKind.head(t.d, nil, t.f, nil, t.y, t.k)
+	t.forward(x, false)
 	nm, nf := t.n*t.m, t.ch*t.cells
 	d, q := blasView(t.n, t.k, t.d), blasView(t.n, nf, t.q)
 	blas64.Gemm(blas.Trans, blas.NoTrans, 1, d, q, 0, t.w2(dst))
 	columnSums(t.b2(dst), t.d)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, d, t.w2(x), 0, blasView(t.n, nf, t.g))
-	// G = unpool(Δ W_2) ⊙ σ'(Z), in place of σ'(Z).
-	for r := 0; r < nm; r++ {
-		g := t.g[(r/t.m)*nf+t.cell[r%t.m]:]
-		z := t.z[r*t.ch : (r+1)*t.ch]
-		for c := range z {
-			z[c] *= t.scale * g[c*t.cells]
-		}
-	}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, blasView(nm, t.ch, t.z), blasView(nm, t.in, t.col), 0, t.w1(dst))
-	columnSums(t.b1(dst), t.z)
-	return loss
+	t.parallelExamples(t.gradPass)
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, blasView(nm, t.ch, t.rz), blasView(nm, t.in, t.col), 0, t.w1(dst))
+	columnSums(t.b1(dst), t.rz)
+	return t.risk
 }
 
 func (t *twoLayer) hessVec(dst, x, v []float64) {
 	checkLen("x", len(x), t.dim)
 	checkLen("v", len(v), t.dim)
 	checkLen("dst", len(dst), t.dim)
+	t.forward(x, true)
 	nm, nf := t.n*t.m, t.ch*t.cells
 	col := blasView(nm, t.in, t.col)
-	affineRows(t.z, col, t.w1(x), t.b1(x))
 	affineRows(t.rz, col, t.w1(v), t.b1(v))
-	// Pool σ(Z) and σ'(Z) ⊙ Ż, leaving σ'(Z) in t.z and σ''(Z) ⊙ Ż in t.rz.
-	clear(t.q)
-	clear(t.rq)
-	for r := 0; r < nm; r++ {
-		off := (r/t.m)*nf + t.cell[r%t.m]
-		q, rq := t.q[off:], t.rq[off:]
-		z, rz := t.z[r*t.ch:(r+1)*t.ch], t.rz[r*t.ch:(r+1)*t.ch]
-		for c, zc := range z {
-			s, ds, dds := t.act.eval(zc)
-			q[c*t.cells] += t.scale * s
-			rq[c*t.cells] += t.scale * ds * rz[c]
-			z[c] = ds
-			rz[c] *= dds
-		}
-	}
+	t.parallelExamples(t.rfwdPass)
 	qv, rqv := blasView(t.n, nf, t.q), blasView(t.n, nf, t.rq)
-	affineRows(t.f, qv, t.w2(x), t.b2(x))
 	affineRows(t.rf, rqv, t.w2(x), t.b2(v))
 	blas64.Gemm(blas.NoTrans, blas.Trans, 1, qv, t.w2(v), 1, blasView(t.n, t.k, t.rf))
+	// head rewrites Δ with the values it already holds.
 	t.lossKind.head(t.d, t.rd, t.f, t.rf, t.y, t.k)
 
 	d, rd := blasView(t.n, t.k, t.d), blasView(t.n, t.k, t.rd)
@@ -362,15 +467,69 @@ func (t *twoLayer) hessVec(dst, x, v []float64) {
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, d, t.w2(x), 0, g)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, rd, t.w2(x), 0, rg)
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, d, t.w2(v), 1, rg)
-	// Ġ in place of σ'(Z).
-	for r := 0; r < nm; r++ {
-		off := (r/t.m)*nf + t.cell[r%t.m]
-		gr, rgr := t.g[off:], t.rg[off:]
-		z, rz := t.z[r*t.ch:(r+1)*t.ch], t.rz[r*t.ch:(r+1)*t.ch]
-		for c := range z {
-			z[c] = t.scale * (rgr[c*t.cells]*z[c] + gr[c*t.cells]*rz[c])
+	t.parallelExamples(t.rbackPass)
+	blas64.Gemm(blas.Trans, blas.NoTrans, 1, blasView(nm, t.ch, t.rz), col, 0, t.w1(dst))
+	columnSums(t.b1(dst), t.rz)
+}
+
+// minParallel is the number of elements of Z below which an elementwise
+// pass runs on the calling goroutine alone: about 0.1 ms of tanh
+// evaluations, well above the few microseconds that handing a range to a
+// worker costs.
+const minParallel = 1 << 14
+
+// parallelExamples runs pass over all examples, split into up to GOMAXPROCS
+// contiguous ranges. The calling goroutine runs the first range and hands
+// the others to idle pool workers, running any range that finds no idle
+// worker itself, so a busy pool slows the pass but never blocks it. The
+// ranges split examples, not rows of Z, because the positions of one example
+// pool into the same row of Q.
+func (t *twoLayer) parallelExamples(pass func(lo, hi int)) {
+	parts := min(runtime.GOMAXPROCS(0), t.n, t.n*t.m*t.ch/minParallel)
+	if parts <= 1 {
+		pass(0, t.n)
+		return
+	}
+	poolOnce.Do(startPool)
+	for i := 1; i < parts; i++ {
+		lo, hi := i*t.n/parts, (i+1)*t.n/parts
+		t.wg.Add(1)
+		select {
+		case poolTasks <- poolTask{pass: pass, lo: lo, hi: hi, wg: &t.wg}:
+		default:
+			t.wg.Done()
+			pass(lo, hi)
 		}
 	}
-	blas64.Gemm(blas.Trans, blas.NoTrans, 1, blasView(nm, t.ch, t.z), col, 0, t.w1(dst))
-	columnSums(t.b1(dst), t.z)
+	pass(0, t.n/parts)
+	t.wg.Wait()
+}
+
+// poolTask is a range of examples for a pool worker, which calls wg.Done
+// when it has run pass on it.
+type poolTask struct {
+	pass   func(lo, hi int)
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+// The pool: GOMAXPROCS(0)−1 workers at first use, parked on poolTasks
+// between passes, for the life of the process. Keeping them, instead of
+// starting goroutines per pass, is what lets Grad and HessVec run without
+// allocating.
+var (
+	poolOnce  sync.Once
+	poolTasks chan poolTask
+)
+
+func startPool() {
+	poolTasks = make(chan poolTask)
+	for range runtime.GOMAXPROCS(0) - 1 {
+		go func() {
+			for task := range poolTasks {
+				task.pass(task.lo, task.hi)
+				task.wg.Done()
+			}
+		}()
+	}
 }
