@@ -126,64 +126,21 @@ const riseTol = 1e-12
 func Compare(p Problem, x0 []float64, eta float64, flow Flow, s *CompareSettings) (*Comparison, error) {
 	n := p.Dim()
 	checkLen("x0", len(x0), n)
-	var set CompareSettings
-	if s != nil {
-		set = *s
-	}
-	switch {
-	case set.Start < 0:
-		return nil, fmt.Errorf("eos: CompareSettings.Start = %d is negative", set.Start)
-	case set.Steps < 0:
-		return nil, fmt.Errorf("eos: CompareSettings.Steps = %d is negative", set.Steps)
-	case set.SpikeWindow < 0:
-		return nil, fmt.Errorf("eos: CompareSettings.SpikeWindow = %d is negative", set.SpikeWindow)
-	case set.SpikeTol < 0:
-		return nil, fmt.Errorf("eos: CompareSettings.SpikeTol = %d is negative", set.SpikeTol)
-	case !(set.SpikeRise >= 0) || math.IsInf(set.SpikeRise, 1):
-		return nil, fmt.Errorf("eos: CompareSettings.SpikeRise = %g out of range [0, +Inf)", set.SpikeRise)
-	}
-	if set.Steps == 0 {
-		set.Steps = 1000
-	}
-	if set.SpikeRise == 0 {
-		set.SpikeRise = 0.3
-	}
-	if set.SpikeWindow == 0 {
-		set.SpikeWindow = 20
-	}
-	if set.SpikeTol == 0 {
-		set.SpikeTol = 5
+	set, err := resolveCompare(s)
+	if err != nil {
+		return nil, err
 	}
 	var gs GDSettings
 	if set.GD != nil {
 		gs = *set.GD
 	}
 	gs.Steps = set.Start + set.Steps + 2
-
-	obs := &compareObserver{
-		p:     p,
-		eta:   eta,
-		flow:  flow,
-		start: set.Start,
-		last:  set.Start + set.Steps,
-		hook:  set.Progress,
-		work:  make([]float64, n),
-		c:     make([]float64, n),
-		u:     make([]float64, n),
-		cmp: &Comparison{
-			Flow:  flow.Name(),
-			Eta:   eta,
-			Start: set.Start,
-			Rows:  make([]CompareRow, 0, set.Steps),
-		},
-	}
-	for i := range obs.x {
-		obs.x[i] = make([]float64, n)
-	}
+	obs := newCompareObserver(p, eta, flow, &set)
+	obs.hook = set.Progress
 	gs.Observers = append(slices.Clip(gs.Observers), obs)
 
 	x := slices.Clone(x0)
-	_, err := GD(x, p, eta, &gs)
+	_, err = GD(x, p, eta, &gs)
 	var div *DivergenceError
 	if err != nil && !errors.As(err, &div) && len(obs.cmp.Rows) == 0 && obs.flowErr == nil {
 		// Bad GD settings or step size: nothing ran.
@@ -197,6 +154,65 @@ func Compare(p Problem, x0 []float64, eta float64, flow Flow, s *CompareSettings
 		return obs.cmp, obs.flowErr
 	}
 	return obs.cmp, err
+}
+
+// resolveCompare checks s and fills in the documented defaults.
+func resolveCompare(s *CompareSettings) (CompareSettings, error) {
+	var set CompareSettings
+	if s != nil {
+		set = *s
+	}
+	switch {
+	case set.Start < 0:
+		return set, fmt.Errorf("eos: CompareSettings.Start = %d is negative", set.Start)
+	case set.Steps < 0:
+		return set, fmt.Errorf("eos: CompareSettings.Steps = %d is negative", set.Steps)
+	case set.SpikeWindow < 0:
+		return set, fmt.Errorf("eos: CompareSettings.SpikeWindow = %d is negative", set.SpikeWindow)
+	case set.SpikeTol < 0:
+		return set, fmt.Errorf("eos: CompareSettings.SpikeTol = %d is negative", set.SpikeTol)
+	case !(set.SpikeRise >= 0) || math.IsInf(set.SpikeRise, 1):
+		return set, fmt.Errorf("eos: CompareSettings.SpikeRise = %g out of range [0, +Inf)", set.SpikeRise)
+	}
+	if set.Steps == 0 {
+		set.Steps = 1000
+	}
+	if set.SpikeRise == 0 {
+		set.SpikeRise = 0.3
+	}
+	if set.SpikeWindow == 0 {
+		set.SpikeWindow = 20
+	}
+	if set.SpikeTol == 0 {
+		set.SpikeTol = 5
+	}
+	return set, nil
+}
+
+// newCompareObserver returns the observer that advances flow alongside GD
+// and records its rows, for resolved settings.
+func newCompareObserver(p Problem, eta float64, flow Flow, set *CompareSettings) *compareObserver {
+	n := p.Dim()
+	obs := &compareObserver{
+		p:     p,
+		eta:   eta,
+		flow:  flow,
+		start: set.Start,
+		last:  set.Start + set.Steps,
+		work:  make([]float64, n),
+		c:     make([]float64, n),
+		u:     make([]float64, n),
+		cmp: &Comparison{
+			Flow:  flow.Name(),
+			Eta:   eta,
+			Start: set.Start,
+			Rows:  make([]CompareRow, 0, set.Steps),
+		},
+	}
+	for i := range obs.x {
+		obs.x[i] = make([]float64, n)
+	}
+	return obs
 }
 
 // compareObserver drives the flow from inside the GD run.

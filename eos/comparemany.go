@@ -28,31 +28,10 @@ func CompareMany(p Problem, x0 []float64, eta float64, flows []Flow, s *CompareS
 	if len(flows) == 0 {
 		return nil, errors.New("eos: CompareMany needs at least one flow")
 	}
-	var set CompareSettings
-	if s != nil {
-		set = *s
-	}
-	if set.Start < 0 || set.Steps < 0 {
-		// Compare rejects these before running anything.
-		_, err := Compare(p, x0, eta, flows[0], &set)
+	set, err := resolveCompare(s)
+	if err != nil {
 		return nil, err
 	}
-	// The defaults of CompareSettings, documented there; the extra flows
-	// are summarised here with them, as Compare summarises flows[0].
-	if set.Steps == 0 {
-		set.Steps = 1000
-	}
-	if set.SpikeRise == 0 {
-		set.SpikeRise = 0.3
-	}
-	if set.SpikeWindow == 0 {
-		set.SpikeWindow = 20
-	}
-	if set.SpikeTol == 0 {
-		set.SpikeTol = 5
-	}
-
-	n := p.Dim()
 	extra := make([]*compareObserver, len(flows)-1)
 	var gs GDSettings
 	if set.GD != nil {
@@ -60,27 +39,8 @@ func CompareMany(p Problem, x0 []float64, eta float64, flows []Flow, s *CompareS
 	}
 	gs.Observers = slices.Clip(gs.Observers)
 	for i, f := range flows[1:] {
-		o := &compareObserver{
-			p:     p,
-			eta:   eta,
-			flow:  f,
-			start: set.Start,
-			last:  set.Start + set.Steps,
-			work:  make([]float64, n),
-			c:     make([]float64, n),
-			u:     make([]float64, n),
-			cmp: &Comparison{
-				Flow:  f.Name(),
-				Eta:   eta,
-				Start: set.Start,
-				Rows:  make([]CompareRow, 0, set.Steps),
-			},
-		}
-		for j := range o.x {
-			o.x[j] = make([]float64, n)
-		}
-		extra[i] = o
-		gs.Observers = append(gs.Observers, o)
+		extra[i] = newCompareObserver(p, eta, f, &set)
+		gs.Observers = append(gs.Observers, extra[i])
 	}
 	set.GD = &gs
 
