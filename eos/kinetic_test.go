@@ -447,7 +447,9 @@ func TestMeanFieldWidthTrend(t *testing.T) {
 	// TestKineticLimitLong. Oracle: the kinetic prediction, a run of
 	// M = 512 particles (quasi-random with antithetic pairs, seed 99). GD's
 	// late-loss error and the W1 distance of its amplitude law (the three
-	// seeds pooled) to the prediction must decrease with N.
+	// seeds pooled) to the prediction must decrease with N. Measured: loss
+	// errors 15.8 %, 6.7 %, 3.0 % and W1 4.8e-3, 2.7e-3, 1.6e-3 (mean |u_j|
+	// about 0.06), fitted exponents −1.20 and −0.78.
 	if testing.Short() {
 		t.Skip("width sweep: about 40 s")
 	}

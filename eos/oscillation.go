@@ -90,12 +90,24 @@ func DetectPeriod(losses []float64, relTol float64) int {
 	}
 	var scale float64
 	for _, v := range losses {
+		scale = math.Max(scale, math.Abs(v))
+	}
+	return DetectPeriodTol(losses, relTol*scale)
+}
+
+// DetectPeriodTol is DetectPeriod with an absolute tolerance:
+//
+//	|losses[i] − losses[i−p]| ≤ tol   for every i ≥ p.
+//
+// Use it with a tolerance relative to the scale of the whole run (such as
+// the initial loss) when the window may have converged to zero: there the
+// relative criterion of DetectPeriod compares rounding noise with itself.
+func DetectPeriodTol(losses []float64, tol float64) int {
+	for _, v := range losses {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return 0
 		}
-		scale = math.Max(scale, math.Abs(v))
 	}
-	tol := relTol * scale
 	for _, p := range [...]int{1, 2, 4, 8} {
 		if len(losses) < 2*p {
 			return 0
