@@ -165,7 +165,9 @@ func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if runErr != nil {
 		return fmt.Errorf("%w (trace up to the last finite step kept in %s)", runErr, tracePath)
 	}
-	period := eos.DetectPeriod(tail.losses(), 0)
+	// Periods are read to 1e-6 of the initial loss, the run's scale, so that
+	// a run converged to zero loss is period 1, not rounding noise.
+	period := eos.DetectPeriodTol(tail.losses(), 1e-6*b.p.Loss(b.x0))
 	fmt.Fprintf(stdout, "final loss %.6g, sharpness %.6g (2/η = %.6g), period of the last %d losses: %s; %d HVPs\n",
 		res.Loss, res.Sharpness, 2/pf.eta, len(tail.losses()), periodName(period), res.HVPs)
 	fmt.Fprintf(stdout, "wrote %s and %s\n", tracePath, filepath.Join(rf.out, "config.json"))
