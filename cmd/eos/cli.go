@@ -164,25 +164,15 @@ func prepareOut(dir string, force bool, owned []string) error {
 // writeFileAtomic writes data to path through a temporary file in the same
 // directory and a rename, so that readers never see half a file.
 func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := createAtomic(path)
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
 	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(tmp)
+		f.Abort()
 		return err
 	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
+	return f.Commit()
 }
 
 // writeJSON writes v as indented JSON, atomically. Non-finite numbers,
