@@ -32,6 +32,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	inputDim := fs.Int("input-dim", 5, "teacher: input dimension")
 	teacherWidth := fs.Int("teacher-width", 3, "teacher: number of teacher neurons")
 	eigEvery := fs.Int("eig-every", 0, "measure the mean-field sharpness every K steps (0: never)")
+	targetScale := fs.Float64("target-scale", 3, "multiply the targets by this; 3 turns the teacher's (1/m)Σ a_j tanh(w_j·x) into Σ a_j tanh(w_j·x), the regime of stable oscillations at η = 0.8 (with 1 GD never reaches the edge)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +50,8 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usagef("--steps %d: must be at least 2 (the oscillation needs three iterates)", *steps)
 	case *n < 1:
 		return usagef("--n %d: must be at least 1", *n)
+	case !(*targetScale > 0) || math.IsInf(*targetScale, 0):
+		return usagef("--target-scale %v: must be a finite number > 0", *targetScale)
 	case *eigEvery < 0:
 		return usagef("--eig-every %d: must be ≥ 0 (0: never)", *eigEvery)
 	case *anti && (*width%2 != 0 || *particles%2 != 0):
@@ -62,6 +65,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usagef("--data %s: %v", *dataName, err)
 	}
+	set.Y.Scale(*targetScale, set.Y)
 	net, err := eos.NewMeanField(set.X, set.Y, &eos.MeanFieldConfig{Width: *width})
 	if err != nil {
 		return usagef("%v", err)

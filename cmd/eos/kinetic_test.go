@@ -50,6 +50,7 @@ func TestKineticContract(t *testing.T) {
 		{[]string{"--steps", "1"}, "--steps"},
 		{[]string{"--quadrature", "sobolx"}, "--quadrature"},
 		{[]string{"--data", "imagenet"}, "--data"},
+		{[]string{"--target-scale", "0"}, "--target-scale"},
 	} {
 		dir := filepath.Join(t.TempDir(), "bad")
 		code, _, stderr := eosRun(t, append([]string{"kinetic", "--out", dir}, tc.args...)...)
