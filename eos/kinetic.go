@@ -14,84 +14,6 @@ import (
 	"github.com/eoskit/eoskit/eos/ode"
 )
 
-// The kinetic description of a wide two-layer network at the Edge of
-// Stability.
-//
-// Applying the two-step averaged model to a MeanField of M neurons run with
-// the per-neuron step ηN (N = M here) gives M particles (θ_j, u_j), a centre
-// and an oscillation per neuron, that interact only through the two
-// predictors f_±(x) = (1/M) Σ_j φ(θ_j ± u_j; x):
-//
-//	dθ_j/dt = −½[∇ψ_+(θ_j + u_j) + ∇ψ_−(θ_j − u_j)]                  = V_θ(θ_j, u_j),
-//	du_j/dt =  ½[∇ψ_+(θ_j + u_j) − ∇ψ_−(θ_j − u_j)] − (2/η) u_j      = V_u(θ_j, u_j),
-//	ψ_±(θ)  = (1/n) Σ_i (f_±(x_i) − y_i)·φ(θ; x_i),
-//
-// in the time t = kη of GD. These are the averaged equations of the risk
-// M·E_M, the risk whose GD with step η is the per-neuron GD, since
-// ∂(M·E_M)/∂θ_j = ∇ψ(θ_j). Their fixed points with u ≠ 0 are exactly the
-// period-2 orbits {θ + u, θ − u} of that GD.
-//
-// Structure. Let ρ = (1/M) Σ_j δ_(θ_j, u_j) and
-//
-//	F[ρ] = ½[R(f_+) + R(f_−)] − (1/η) ∫|u|² dρ,   R(f) = (1/n) Σ_i ½‖f(x_i) − y_i‖²,
-//
-// the macroscopic free energy (M·F[ρ] is the model's F(θ̄, u) for M·E_M).
-// Its first variation is δF/δρ(θ, u) = ½[ψ_+(θ + u) + ψ_−(θ − u)] − |u|²/η,
-// so the velocities are
-//
-//	V_θ = −∇_θ δF/δρ,   V_u = +∇_u δF/δρ,
-//
-// and as M → ∞ the law ρ_t solves the continuity equation
-// ∂_t ρ + ∇_θ·(ρ V_θ) + ∇_u·(ρ V_u) = 0. This is not a W2 gradient flow of F
-// (that would need V_u = −∇_u δF/δρ), nor of any other functional G, since
-// (V_θ, V_u) = −∇δG/δρ would force δF/δρ to split as a(θ) + b(u), which
-// ψ_±(θ ± u) does not. It is a Wasserstein descent–ascent flow: a W2
-// gradient descent of F in θ and a W2 gradient ascent in u, i.e. the
-// gradient flow of F for the indefinite metric of signature (+, −) on the
-// two blocks. Differentiating F along it gives the energy identity
-//
-//	dF/dt = −∫|V_θ|² dρ + ∫|V_u|² dρ,
-//
-// with the sign of each term fixed: the centres dissipate, the oscillations
-// inject. F is non-increasing exactly when the oscillations are at
-// equilibrium (V_u = 0). Where u relaxes fast (its linear rate is 2/η minus
-// the curvature) it follows a maximiser u*(θ) of F in u, and the law of the
-// centres then follows the W2 gradient flow of the reduced free energy
-// G[ρ_θ] = max_u F (envelope theorem: ∇_θ G = ∇_θ F at u*): the W2
-// gradient-flow reading of the paper holds in that adiabatic limit, with F
-// maximised, not minimised, over the oscillations. RunKinetic integrates the
-// two terms of the identity alongside the particles and reports how well it
-// closes (KineticRun.EnergyIdentityRelErr).
-//
-// The start. GD starts with u = 0 and its oscillation is born from an
-// instability once the mean-field sharpness exceeds 2/η. In the averaged
-// system the manifold u = 0 is invariant (V_u = 0 there), and a small u
-// decays at rate 2/η − S, by hundreds of orders of magnitude during a long
-// sharpening, until it underflows and the oscillation can never be born. So
-// u is kept from falling below a noise floor ε (root-mean-square size per
-// particle) by rescaling, like the rounding noise from which GD's own
-// instability grows; the linear dynamics turn it towards the unstable
-// direction, as a power iteration would, and once the oscillation is born
-// its size is far above ε and the floor no longer acts. The work of the
-// rescalings on F is recorded so that the energy identity stays exact.
-//
-// Started from u at the floor, though, the averaged system misses what
-// happens when the sharpness at initialisation already exceeds 2/η: GD's
-// first steps are a catapult in which the loss falls several-fold per step
-// and the iterates hold an O(1) oscillation from step 0, which the model,
-// built on slowly varying θ̄ and u, cannot follow. So by default the
-// particles first take k_0 = 20 steps of their own per-neuron GD (M neurons,
-// the same mean-field limit as the N-neuron run), and the averaged system
-// takes over from the centre and the oscillation of their iterates k_0,
-// k_0+1, k_0+2, the formulas of the effective model. Measured at step 4000
-// on the teacher–student regime of the tests (η = 0.8, targets scaled by
-// 3), with M = N = 64 and the same neurons as GD: after the warm-up the
-// late loss is within 0.5 % of GD's; started at the floor it is 1.1 %,
-// 2.0 % and 2.8 % above for ε = 1e-3, 1e-6 and 1e-9. With the unscaled
-// targets at η = 3 (M = N = 256), where the catapult is followed by a
-// near-convergence and a late onset, the floor start misses by 15 % and
-// the warm-up start (20 or 100 steps) is within 0.6 % and 0.7 %.
-
 // Quadrature says how the M initial neurons (particles) are placed on the
 // initial law; see MeanField.Sample.
 type Quadrature int
@@ -425,9 +347,10 @@ type KineticStep struct {
 	LSym, EnvLow, EnvHigh float64
 	// Free is F[ρ] = L_sym − (1/η)(1/M) Σ_j |u_j|².
 	Free float64
-	// Dissipation and Injection are ∫_0^t ∫|V_θ|² dρ ds and
-	// ∫_0^t ∫|V_u|² dρ ds, and FloorWork the sum of the jumps of F caused by
-	// the noise floor, so that Free(t) − Free(0) = −Dissipation + Injection
+	// Dissipation and Injection are ∫_{t_0}^t ∫|V_θ|² dρ ds and
+	// ∫_{t_0}^t ∫|V_u|² dρ ds from the end t_0 = k_0 η of the warm-up (zero
+	// before it), and FloorWork the sum of the jumps of F caused by the
+	// noise floor, so that Free(t) − Free(t_0) = −Dissipation + Injection
 	// + FloorWork up to the integrator's error.
 	Dissipation, Injection, FloorWork float64
 	// URMS is ((1/M) Σ_j |u_j|²)^{1/2}.
@@ -480,16 +403,93 @@ type KineticRun struct {
 // Amplitudes returns the oscillation amplitudes |u_j| of the M particles.
 func (r *KineticRun) Amplitudes() []float64 { return Amplitudes(nil, r.U, r.P) }
 
-// RunKinetic integrates the averaged particle system of the network m, whose
-// width is the number of particles M, with step η; see the comment on the
-// kinetic description above for the equations, the structure and the start.
+// RunKinetic integrates the kinetic description of the wide two-layer
+// network m, whose width is the number of particles M, with step η.
+//
+// Applying the two-step averaged model to a MeanField of M neurons run with
+// the per-neuron step ηN (N = M here) gives M particles (θ_j, u_j), a centre
+// and an oscillation per neuron, that interact only through the two
+// predictors f_±(x) = (1/M) Σ_j φ(θ_j ± u_j; x):
+//
+//	dθ_j/dt = −½[∇ψ_+(θ_j + u_j) + ∇ψ_−(θ_j − u_j)]                  = V_θ(θ_j, u_j),
+//	du_j/dt =  ½[∇ψ_+(θ_j + u_j) − ∇ψ_−(θ_j − u_j)] − (2/η) u_j      = V_u(θ_j, u_j),
+//	ψ_±(θ)  = (1/n) Σ_i (f_±(x_i) − y_i)·φ(θ; x_i),
+//
+// in the time t = kη of GD. These are the averaged equations of the risk
+// M·E_M, the risk whose GD with step η is the per-neuron GD, since
+// ∂(M·E_M)/∂θ_j = ∇ψ(θ_j). Their fixed points with u ≠ 0 are exactly the
+// period-2 orbits {θ + u, θ − u} of that GD.
+//
+// Structure. Let ρ = (1/M) Σ_j δ_(θ_j, u_j) and
+//
+//	F[ρ] = ½[R(f_+) + R(f_−)] − (1/η) ∫|u|² dρ,   R(f) = (1/n) Σ_i ½‖f(x_i) − y_i‖²,
+//
+// the macroscopic free energy (M·F[ρ] is the model's F(θ̄, u) for M·E_M).
+// Its first variation is δF/δρ(θ, u) = ½[ψ_+(θ + u) + ψ_−(θ − u)] − |u|²/η,
+// so the velocities are
+//
+//	V_θ = −∇_θ δF/δρ,   V_u = +∇_u δF/δρ,
+//
+// and as M → ∞ the law ρ_t solves the continuity equation
+// ∂_t ρ + ∇_θ·(ρ V_θ) + ∇_u·(ρ V_u) = 0. This is not a W2 gradient flow of F
+// (that would need V_u = −∇_u δF/δρ), nor of any other functional G, since
+// (V_θ, V_u) = −∇δG/δρ would force δF/δρ to split as a(θ) + b(u), which
+// ψ_±(θ ± u) does not. It is a Wasserstein descent–ascent flow: a W2
+// gradient descent of F in θ and a W2 gradient ascent in u, i.e. the
+// gradient flow of F for the indefinite metric of signature (+, −) on the
+// two blocks. Differentiating F along it gives the energy identity
+//
+//	dF/dt = −∫|V_θ|² dρ + ∫|V_u|² dρ,
+//
+// with the sign of each term fixed: the centres dissipate, the oscillations
+// inject. F falls exactly while the injection is below the dissipation, in
+// particular whenever the oscillations are at equilibrium (V_u = 0). Where u relaxes fast (its linear rate is 2/η minus
+// the curvature) it follows a maximiser u*(θ) of F in u, and the law of the
+// centres then follows the W2 gradient flow of the reduced free energy
+// G[ρ_θ] = max_u F (envelope theorem: ∇_θ G = ∇_θ F at u*): the W2
+// gradient-flow reading of the paper holds in that adiabatic limit, with F
+// maximised, not minimised, over the oscillations. RunKinetic integrates the
+// two terms of the identity alongside the particles and reports how well it
+// closes (KineticRun.EnergyIdentityRelErr).
+//
+// The start. GD starts with u = 0 and its oscillation is born from an
+// instability once the mean-field sharpness exceeds 2/η. In the averaged
+// system the manifold u = 0 is invariant (V_u = 0 there), and a small u
+// decays at rate 2/η − S, by hundreds of orders of magnitude during a long
+// sharpening, until it underflows and the oscillation can never be born. So
+// u is kept from falling below a noise floor ε (root-mean-square size per
+// particle) by rescaling, like the rounding noise from which GD's own
+// instability grows; the linear dynamics turn it towards the unstable
+// direction, as a power iteration would, and once the oscillation is born
+// its size is far above ε and the floor no longer acts. The work of the
+// rescalings on F is recorded so that the energy identity stays exact.
+//
+// Started from u at the floor, though, the averaged system misses what
+// happens when the sharpness at initialisation already exceeds 2/η: GD's
+// first steps are a catapult in which the loss falls several-fold per step
+// and the iterates hold an O(1) oscillation from step 0, which the model,
+// built on slowly varying θ̄ and u, cannot follow. So by default the
+// particles first take k_0 = 20 steps of their own per-neuron GD (M neurons,
+// the same mean-field limit as the N-neuron run), and the averaged system
+// takes over from the centre and the oscillation of their iterates k_0,
+// k_0+1, k_0+2, the formulas of the effective model. Measured at step 4000
+// on the teacher–student regime of the tests (η = 0.8, targets scaled by
+// 3), with M = N = 64 and the same neurons as GD: after the warm-up the
+// late loss is within 0.5 % of GD's; started at the floor it is 1.1 %,
+// 2.0 % and 2.8 % above for ε = 1e-3, 1e-6 and 1e-9. At M = N = 256 both
+// starts are within 0.7 % of GD (warm-up 0.69 %, floor 0.03–0.4 %), and the
+// late loss varies by 0.7 % over ε = 1e-9 … 1e-3. With the unscaled
+// targets at η = 3 (M = N = 256), where the catapult is followed by a
+// near-convergence and a late onset, the floor start misses by 15 % and
+// the warm-up start (20 or 100 steps) is within 0.6 % and 0.7 %.
+//
 // The neurons are drawn from the initial law (or taken from s.Theta0) and
 // run k_0 = s.Warmup steps of their own per-neuron GD, which also fills the
 // record of those steps from the iterates (two-step mean loss, envelope of
 // two consecutive losses, oscillation from three iterates); the averaged
-// system then runs to t = Steps·η. At every t = kη it records L_sym, the
-// envelope, F, the terms of the energy identity (from k_0 on), the size of
-// u and, when due, the sharpness.
+// system then runs to t = Steps·η. At every t = kη RunKinetic records L_sym,
+// the envelope, F, the terms of the energy identity (from k_0 on), the size
+// of u and, when due, the sharpness.
 //
 // It returns an error naming the value when eta or a setting is out of
 // range, and the record so far with an error when the integration fails or

@@ -239,7 +239,26 @@ func relErr(got, want float64) float64 { return math.Abs(got-want) / want }
 // agrees with 2 and 4 substeps to six digits at M = 64).
 //
 // It runs only with EOS_LONG=1: about 50 minutes of CPU, spread over
-// GOMAXPROCS goroutines.
+// GOMAXPROCS goroutines (82 minutes of wall time on two busy cores).
+//
+// Measured (all numbers ×1e-3 for losses): the kinetic prediction is 4.236.
+// GD late losses 5.224, 4.462, 4.264, 4.228, 4.223 for N = 256 … 4096,
+// errors 23 %, 5.4 %, 0.68 %, 0.17 %, 0.30 %, W1 of |u_j| 5.0e-3, 1.3e-3,
+// 3.8e-4, 4.8e-4, 2.8e-4: fitted exponents −1.75 (loss) and −0.98 (W1),
+// the decrease stopping at N ≈ 1024 on a floor of 0.2–0.3 % (loss) and
+// 3–5e-4 (W1), the model's own error and the reference's. M = 512 against
+// GD at N = 4096: the W1 part of the claim holds for every run (largest
+// 2.4e-3 against the bound 2.7e-3), the 2 % part for 2 runs of 15 (quasi
+// seed 1, 0.42 %; antithetic seed 2, 0.57 %): every quadrature keeps a
+// bias of +3.5 % to +6.5 % on average over its three seeds (IID 3.8 %,
+// antithetic 5.9 %, stratified 6.5 %, quasi 3.5 %, quasi+antithetic 6.2 %),
+// and averaging three independent IID runs (cost 3) leaves 3.8 %, while GD
+// at N = 1024 (cost 2) is within 0.7 %: the error at M = 512 is a finite-M
+// bias of the dynamics, which a better quadrature of the initial law does
+// not remove. Noise floor 1e-9, 1e-6, 1e-3 at M = 256: late losses 5.212,
+// 5.246, 5.225, within 0.7 % of each other and 0.03–0.4 % of GD at the
+// same neurons; the default warm-up start: 0.69 %. Energy identity errors
+// 4e-5 to 1e-4 with one RK4 step per η.
 func TestKineticLimitLong(t *testing.T) {
 	if os.Getenv("EOS_LONG") != "1" {
 		t.Skip("set EOS_LONG=1 for the width sweep and the quadrature comparison (about 50 CPU minutes)")
@@ -315,6 +334,7 @@ func TestKineticLimitLong(t *testing.T) {
 
 	w1Bound := 2 * W1(gd[1].Amplitudes(), amp4096)
 	t.Logf("claim: |late loss − GD N=4096| ≤ 2 %% and W1(|u|, GD N=4096) ≤ 2·W1(GD N=512, GD N=4096) = %.3g", w1Bound)
+	within := 0
 	t.Logf("%-18s %5s %12s %14s %12s %12s %10s", "quadrature", "seed", "late loss", "err vs N=4096", "err vs kin.", "W1 vs 4096", "energy")
 	for v, vr := range variants {
 		var sum float64
@@ -325,12 +345,22 @@ func TestKineticLimitLong(t *testing.T) {
 			if !(r.EnergyIdentityRelErr < 1e-3) {
 				t.Errorf("%s seed %d: energy identity error %.3g ≥ 1e-3", vr.name, seeds[i], r.EnergyIdentityRelErr)
 			}
+			if w := W1(r.Amplitudes(), amp4096); !(w <= w1Bound) {
+				t.Errorf("%s seed %d: W1 to GD N=4096 %.3g above the bound %.3g", vr.name, seeds[i], w, w1Bound)
+			}
+			if e <= 0.02 {
+				within++
+			}
 			sum += r.LateLoss
 			pooled = append(pooled, r.Amplitudes()...)
 		}
 		avg := sum / float64(len(seeds))
 		t.Logf("%-18s %5s %12.6g %14.3g %12.3g %12.3g   (mean of %d draws, cost %d)", vr.name, "avg", avg, relErr(avg, gd4096.LateLoss), relErr(avg, ref.LateLoss), W1(pooled, amp4096), len(seeds), len(seeds))
 	}
+
+	// The 2 % part of the claim does not hold (see above): reported, not
+	// asserted.
+	t.Logf("late loss within 2 %% of GD N=4096 in %d of %d kinetic runs", within, len(variants)*len(seeds))
 
 	t.Logf("start at the noise floor, M = 256, seed 1 (GD N=256 seed 1: %.6g; default 20-step warm-up: %.6g, error %.3g)",
 		gd[0].LateLoss, warm256.LateLoss, relErr(warm256.LateLoss, gd[0].LateLoss))
