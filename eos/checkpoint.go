@@ -23,12 +23,13 @@ import (
 // format
 //
 //	magic    "eoskit checkpoint\n"
-//	version  uint32, currently 1
+//	version  uint32, currently 2 (version 1, without blobs, is read too)
 //	kind     string
 //	step     int64
 //	params   uint64 count, then each vector as uint64 length and float64s
 //	scalars  uint64 count, then name (string) and float64, sorted by name
 //	eigensolver, rng, recorder   byte strings
+//	blobs    uint64 count, then name (string) and byte string, sorted by name
 //	crc      uint32, CRC-32 (IEEE) of every byte before it
 //
 // with integers little-endian, strings and byte strings as a uint64 length
@@ -55,11 +56,14 @@ type Checkpoint struct {
 	// Recorder is the state of what records the run (its trace writer),
 	// opaque to Checkpoint.
 	Recorder []byte
+	// Blobs are further named states, opaque to Checkpoint: a flow's
+	// (Flow's MarshalBinary), a second eigensolver's.
+	Blobs map[string][]byte
 }
 
 const (
 	checkpointMagic   = "eoskit checkpoint\n"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
 // MarshalBinary encodes c in the file format described on Checkpoint.
@@ -85,6 +89,16 @@ func (c *Checkpoint) MarshalBinary() ([]byte, error) {
 	e.bytes(c.Eigensolver)
 	e.bytes(c.RNG)
 	e.bytes(c.Recorder)
+	blobs := make([]string, 0, len(c.Blobs))
+	for k := range c.Blobs {
+		blobs = append(blobs, k)
+	}
+	slices.Sort(blobs)
+	e.u64(uint64(len(blobs)))
+	for _, k := range blobs {
+		e.str(k)
+		e.bytes(c.Blobs[k])
+	}
 	e.u32(crc32.ChecksumIEEE(e.b))
 	return e.b, nil
 }
@@ -104,8 +118,9 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 		return errors.New("eos: checkpoint damaged or truncated (checksum mismatch)")
 	}
 	d := decoder{b: body[len(checkpointMagic):]}
-	if v := d.u32(); v != checkpointVersion {
-		return fmt.Errorf("eos: checkpoint version %d not supported (this eoskit reads version %d)", v, checkpointVersion)
+	v := d.u32()
+	if v != 1 && v != checkpointVersion {
+		return fmt.Errorf("eos: checkpoint version %d not supported (this eoskit reads versions 1 to %d)", v, checkpointVersion)
 	}
 	var r Checkpoint
 	r.Kind = d.str()
@@ -126,6 +141,15 @@ func (c *Checkpoint) UnmarshalBinary(b []byte) error {
 	r.Eigensolver = d.bytes()
 	r.RNG = d.bytes()
 	r.Recorder = d.bytes()
+	if v >= 2 {
+		if n := d.count(16); n > 0 {
+			r.Blobs = make(map[string][]byte, n)
+			for range n {
+				k := d.str()
+				r.Blobs[k] = d.bytes()
+			}
+		}
+	}
 	if err := d.finish("checkpoint"); err != nil {
 		return err
 	}
@@ -354,28 +378,38 @@ func NewGDCheckpoint(s *GDState, lz *Lanczos, rec []byte) (*Checkpoint, error) {
 // passed as GDSettings.Resume. It returns an error saying what is wrong when
 // c is not a GD checkpoint or holds a state GD would refuse.
 func (c *Checkpoint) GDState() (*GDState, error) {
-	if c.Kind != "gd" {
-		return nil, fmt.Errorf("eos: checkpoint of a %q run, not of a GD run", c.Kind)
+	return c.gdState("gd", "GD", 1)
+}
+
+// gdState returns the GD state in a checkpoint of the given kind, which
+// holds params parameter vectors, the first being GD's iterate; what names
+// the run in errors.
+func (c *Checkpoint) gdState(kind, what string, params int) (*GDState, error) {
+	if c.Kind != kind {
+		return nil, fmt.Errorf("eos: checkpoint of a %q run, not of a %s run", c.Kind, what)
 	}
-	if len(c.Params) != 1 {
-		return nil, fmt.Errorf("eos: GD checkpoint holds %d parameter vectors, want 1", len(c.Params))
+	if len(c.Params) != params {
+		return nil, fmt.Errorf("eos: %s checkpoint holds %d parameter vectors, want %d", what, len(c.Params), params)
 	}
 	var v [4]float64
 	for i, name := range [...]string{scalarLossBound, scalarHVPs, scalarUnconverged, scalarSharpness} {
 		x, ok := c.Scalars[name]
 		if !ok {
-			return nil, fmt.Errorf("eos: GD checkpoint lacks %q", name)
+			return nil, fmt.Errorf("eos: %s checkpoint lacks %q", what, name)
 		}
 		v[i] = x
 	}
-	isCount := func(x float64) bool { return x >= 0 && x <= 1<<53 && x == math.Trunc(x) }
 	switch {
 	case c.Step < 0:
-		return nil, fmt.Errorf("eos: GD checkpoint at step %d < 0", c.Step)
+		return nil, fmt.Errorf("eos: %s checkpoint at step %d < 0", what, c.Step)
 	case !(v[0] > 0):
-		return nil, fmt.Errorf("eos: GD checkpoint loss bound %g out of range (0, +Inf]", v[0])
+		return nil, fmt.Errorf("eos: %s checkpoint loss bound %g out of range (0, +Inf]", what, v[0])
 	case !isCount(v[1]) || !isCount(v[2]):
-		return nil, fmt.Errorf("eos: GD checkpoint counts %g HVPs and %g unconverged measurements: not counts", v[1], v[2])
+		return nil, fmt.Errorf("eos: %s checkpoint counts %g HVPs and %g unconverged measurements: not counts", what, v[1], v[2])
 	}
 	return &GDState{K: c.Step, X: c.Params[0], LossBound: v[0], HVPs: int(v[1]), Unconverged: int(v[2]), Sharpness: v[3]}, nil
 }
+
+// isCount reports whether x, read from a checkpoint, is a count: a
+// non-negative integer exactly representable as a float64.
+func isCount(x float64) bool { return x >= 0 && x <= 1<<53 && x == math.Trunc(x) }

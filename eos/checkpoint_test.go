@@ -45,6 +45,15 @@ func ckptSameCheckpoint(a, b *Checkpoint) bool {
 			return false
 		}
 	}
+	if len(a.Blobs) != len(b.Blobs) {
+		return false
+	}
+	for k, v := range a.Blobs {
+		w, ok := b.Blobs[k]
+		if !ok || !bytes.Equal(v, w) {
+			return false
+		}
+	}
 	return true
 }
 
@@ -57,6 +66,7 @@ func ckptSample() *Checkpoint {
 		Eigensolver: []byte("eigensolver state"),
 		RNG:         []byte{0, 1, 2, 255},
 		Recorder:    []byte("recorder\x00state"),
+		Blobs:       map[string][]byte{"flow": []byte("flow state"), "gd-eigensolver": {9, 8, 7}, "z": {0}},
 	}
 }
 
@@ -93,6 +103,34 @@ func TestCheckpointRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCheckpointVersion1 reads a checkpoint in the format of version 1,
+// which had no blobs, as the eos gd of earlier releases wrote it. Oracle:
+// the fields encoded, written here field by field in that format.
+func TestCheckpointVersion1(t *testing.T) {
+	e := &encoder{b: []byte(checkpointMagic)}
+	e.u32(1)
+	e.str("gd")
+	e.int(7)
+	e.u64(1)
+	e.floats([]float64{1.5, -2})
+	e.u64(1)
+	e.str("eta")
+	e.f64(0.25)
+	e.bytes([]byte("lz"))
+	e.bytes(nil)
+	e.bytes([]byte("rec"))
+	e.u32(crc32.ChecksumIEEE(e.b))
+	var c Checkpoint
+	if err := c.UnmarshalBinary(e.b); err != nil {
+		t.Fatal(err)
+	}
+	want := &Checkpoint{Kind: "gd", Step: 7, Params: [][]float64{{1.5, -2}}, Scalars: map[string]float64{"eta": 0.25},
+		Eigensolver: []byte("lz"), Recorder: []byte("rec")}
+	if !ckptSameCheckpoint(&c, want) {
+		t.Errorf("decoded %+v, want %+v", c, *want)
+	}
+}
+
 func TestCheckpointDamaged(t *testing.T) {
 	good, err := ckptSample().MarshalBinary()
 	if err != nil {
@@ -121,8 +159,8 @@ func TestCheckpointDamaged(t *testing.T) {
 	future.u32(checkpointVersion + 1)
 	future.str("gd")
 	future.u32(crc32.ChecksumIEEE(future.b))
-	if err := c.UnmarshalBinary(future.b); err == nil || !strings.Contains(err.Error(), "version 2") {
-		t.Errorf("a version-2 checkpoint: error %v, want one naming the version", err)
+	if err := c.UnmarshalBinary(future.b); err == nil || !strings.Contains(err.Error(), "version 3") {
+		t.Errorf("a version-3 checkpoint: error %v, want one naming the version", err)
 	}
 	// A length field claiming more than the file holds, with a valid
 	// checksum, is refused without allocating it.

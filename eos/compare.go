@@ -32,6 +32,24 @@ type CompareSettings struct {
 	SpikeRise   float64
 	SpikeWindow int
 	SpikeTol    int
+	// Checkpoint, if not nil, is called between every two GD steps (from
+	// the second step of a run or of a resume on), once GD's observers have
+	// seen step k−1, with the index k of the next step and save, which
+	// returns the checkpoint of the whole comparison at that point: GD's
+	// iterate and eigensolver, the flow's state (the flow must implement
+	// encoding.BinaryMarshaler, as those of this package do) and the rows
+	// so far. Checkpoint decides whether to call save and what to do with
+	// the result (Checkpoint.Save). An error from it stops the comparison,
+	// which returns the rows so far with that error: the way to stop a
+	// long comparison at a point it can resume from.
+	Checkpoint func(k int, save func() (*Checkpoint, error)) error
+	// Resume, if not nil, continues the comparison from a checkpoint made
+	// by save, with a flow made as the saving one was: same constructor,
+	// problem, step size and settings. Compare then ignores x0 (beyond its
+	// length) and gives the same rows, summary and cost, to the last bit,
+	// as the comparison that was not stopped. GD.Eigensolver, if set, must
+	// be a fresh one made with the settings of the saving run.
+	Resume *Checkpoint
 }
 
 // CompareRow is one compared step k.
@@ -138,11 +156,30 @@ func Compare(p Problem, x0 []float64, eta float64, flow Flow, s *CompareSettings
 	obs := newCompareObserver(p, eta, flow, &set)
 	obs.hook = set.Progress
 	gs.Observers = append(slices.Clip(gs.Observers), obs)
+	var ckp *compareCheckpointer
+	if set.Checkpoint != nil || set.Resume != nil {
+		// A checkpoint needs GD's eigensolver, so Compare makes it
+		// when GD would make its own.
+		lz, err := gdEigensolver(p, &gs)
+		if err != nil {
+			return nil, err
+		}
+		gs.Eigensolver = lz
+		if set.Resume != nil {
+			if gs.Resume, err = obs.restore(set.Resume, lz); err != nil {
+				return nil, err
+			}
+		}
+		if set.Checkpoint != nil {
+			ckp = &compareCheckpointer{obs: obs, lz: lz, fn: set.Checkpoint}
+			gs.Checkpointer = ckp
+		}
+	}
 
 	x := slices.Clone(x0)
 	_, err = GD(x, p, eta, &gs)
 	var div *DivergenceError
-	if err != nil && !errors.As(err, &div) && len(obs.cmp.Rows) == 0 && obs.flowErr == nil {
+	if err != nil && !errors.As(err, &div) && len(obs.cmp.Rows) == 0 && obs.flowErr == nil && (ckp == nil || !ckp.stopped) {
 		// Bad GD settings or step size: nothing ran.
 		return nil, err
 	}

@@ -241,24 +241,12 @@ func GD(x []float64, p Problem, eta float64, s *GDSettings) (*GDResult, error) {
 		}
 	}
 
-	var (
-		lz   *Lanczos
-		eigs []float64
-	)
-	if set.EigEvery > 0 {
-		lz = set.Eigensolver
-		if lz == nil {
-			ls := LanczosSettings{}
-			if set.Lanczos != nil {
-				ls = *set.Lanczos
-			}
-			ls.K = set.EigK
-			var err error
-			lz, err = NewLanczos(p, &ls)
-			if err != nil {
-				return nil, err
-			}
-		}
+	var eigs []float64
+	lz, err := gdEigensolver(p, &set)
+	if err != nil {
+		return nil, err
+	}
+	if lz != nil {
 		eigs = make([]float64, set.EigK)
 	}
 
@@ -343,4 +331,22 @@ func withFlush(err error, obs []Observer) error {
 		return errors.Join(err, ferr)
 	}
 	return err
+}
+
+// gdEigensolver returns the eigensolver GD with settings s uses on p:
+// s.Eigensolver, or a new one made from s.Lanczos and s.EigK, or nil when
+// s.EigEvery < 0 (with 0 meaning the default, which measures).
+func gdEigensolver(p Problem, s *GDSettings) (*Lanczos, error) {
+	if s.EigEvery < 0 {
+		return nil, nil
+	}
+	if s.Eigensolver != nil {
+		return s.Eigensolver, nil
+	}
+	ls := LanczosSettings{}
+	if s.Lanczos != nil {
+		ls = *s.Lanczos
+	}
+	ls.K = max(s.EigK, 1)
+	return NewLanczos(p, &ls)
 }
