@@ -336,3 +336,67 @@ func (c *gdCheckpointer) restore(dir string, p eos.Problem, steps int) (*eos.GDS
 	}
 	return st, nil
 }
+
+// runCheckpointer saves the checkpoints of eos model and eos kinetic, whose
+// library runs hand it a way to save their whole state (save): every
+// `every` steps when every > 0, and when ctx is done (SIGINT, SIGTERM),
+// after which it stops the run with an error wrapping errInterrupted. The
+// outputs of these commands are written when the run ends or stops, from
+// the records the checkpoint holds, so the checkpoint alone is enough to
+// resume.
+type runCheckpointer struct {
+	ctx   context.Context
+	every int
+	path  string
+	// recorder, if not nil, is stored as the checkpoint's Recorder: what
+	// the command keeps besides the library's state.
+	recorder []byte
+	stopped  int // the step before which the run was interrupted
+}
+
+func (c *runCheckpointer) checkpoint(k int, save func() (*eos.Checkpoint, error)) error {
+	interrupted := c.ctx.Err() != nil
+	if !interrupted && (c.every == 0 || k%c.every != 0) {
+		return nil
+	}
+	ck, err := save()
+	if err == nil {
+		ck.Recorder = c.recorder
+		err = ck.Save(c.path)
+	}
+	if !interrupted {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("interrupted, but the checkpoint could not be saved: %w", err)
+	}
+	c.stopped = k
+	return errInterrupted
+}
+
+// remove deletes the checkpoint of a run that completed or diverged, which
+// could resume nothing.
+func (c *runCheckpointer) remove() error {
+	if err := os.Remove(c.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// loadRunCheckpoint reads the checkpoint of the run in dir for a resume. A
+// checkpoint that is missing or damaged is a usage error naming it; bad
+// formats the errors of a checkpoint that does not fit the run.
+func loadRunCheckpoint(dir string) (ck *eos.Checkpoint, bad func(error) error, err error) {
+	path := filepath.Join(dir, checkpointName)
+	bad = func(err error) error {
+		return usagef("%s: %s; start the run again with eos rerun %s", path, strings.TrimPrefix(err.Error(), "eos: "), dir)
+	}
+	ck, err = eos.LoadCheckpoint(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, bad, usagef("%s does not exist: the run completed or diverged, or was killed before its first checkpoint (--checkpoint-every); start it again with eos rerun %s", path, dir)
+	case err != nil:
+		return nil, bad, usagef("%s; start the run again with eos rerun %s", strings.TrimPrefix(err.Error(), "eos: "), dir)
+	}
+	return ck, bad, nil
+}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -12,7 +14,7 @@ import (
 	"github.com/eoskit/eoskit/eos/ode"
 )
 
-var modelFiles = []string{"model.csv", "gd.csv", "summary.json", "config.json"}
+var modelFiles = []string{"model.csv", "gd.csv", "summary.json", "config.json", checkpointName}
 
 var flowNames = []string{"free-energy", "central", "gradient", "covariance"}
 
@@ -20,39 +22,75 @@ var methods = map[string]*ode.Tableau{
 	"euler": ode.Euler, "midpoint": ode.Midpoint, "rk4": ode.RK4, "dopri5": ode.DormandPrince54,
 }
 
+// modelOptions are the flags of eos model.
+type modelOptions struct {
+	pf       problemFlags
+	rf       runFlags
+	cf       checkpointFlags
+	start    int
+	flow     string
+	method   string
+	substeps int
+}
+
+func newModelFlags() (*flag.FlagSet, *modelOptions) {
+	fs := newFlagSet("model", "model [problem flags] --eta η --start K --steps N --flow free-energy|central|gradient|covariance --out DIR [--checkpoint-every K]\n       eos model --resume DIR")
+	var o modelOptions
+	o.pf.register(fs, 1000, "number of GD steps of time the flow is integrated over (≥ 1)")
+	o.rf.register(fs)
+	o.cf.register(fs)
+	fs.IntVar(&o.start, "start", 20, "GD step at which the flow starts (from the iterates at start, start+1, start+2)")
+	fs.StringVar(&o.flow, "flow", "free-energy", "flow: "+strings.Join(flowNames, ", "))
+	fs.StringVar(&o.method, "method", "", "integrator: euler, midpoint, rk4, dopri5 (default: the flow's own)")
+	fs.IntVar(&o.substeps, "substeps", 0, "integrator steps per GD step of time (0: the flow's default)")
+	return fs, &o
+}
+
+// runModel runs eos model: GD to --start, then the flow alongside GD. The
+// outputs are written when the comparison ends, also when it diverges or
+// is interrupted. SIGINT or SIGTERM stops it between two GD steps, saves a
+// checkpoint (the rows so far, GD's and the flow's states) and exits with
+// status 130; --resume continues it so that every output ends byte for
+// byte as if it had not stopped. --checkpoint-every K saves every K GD
+// steps, for runs that may be killed outright.
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("model", "model [problem flags] --eta η --start K --steps N --flow free-energy|central|gradient|covariance --out DIR")
-	var pf problemFlags
-	var rf runFlags
-	pf.register(fs, 1000, "number of GD steps of time the flow is integrated over (≥ 1)")
-	rf.register(fs)
-	start := fs.Int("start", 20, "GD step at which the flow starts (from the iterates at start, start+1, start+2)")
-	flowName := fs.String("flow", "free-energy", "flow: "+strings.Join(flowNames, ", "))
-	method := fs.String("method", "", "integrator: euler, midpoint, rk4, dopri5 (default: the flow's own)")
-	substeps := fs.Int("substeps", 0, "integrator steps per GD step of time (0: the flow's default)")
+	fs, o := newModelFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
+	dir := o.cf.resume
+	if dir != "" {
+		given := fs
+		fs, o = newModelFlags()
+		if err := recordedFlags(fs, given, "model", dir); err != nil {
+			return err
+		}
+		o.rf.out = dir
+	}
+	pf, rf := &o.pf, &o.rf
 	if err := pf.validate(); err != nil {
 		return err
 	}
 	if err := rf.validate(); err != nil {
 		return err
 	}
-	if *start < 0 {
-		return usagef("--start %d: must be ≥ 0", *start)
+	if err := o.cf.validate(); err != nil {
+		return err
 	}
-	if *start > 10_000_000 {
-		return usagef("--start %d: must be at most 10000000", *start)
+	if o.start < 0 {
+		return usagef("--start %d: must be ≥ 0", o.start)
 	}
-	if *substeps < 0 {
-		return usagef("--substeps %d: must be ≥ 0 (0: the flow's default)", *substeps)
+	if o.start > 10_000_000 {
+		return usagef("--start %d: must be at most 10000000", o.start)
 	}
-	fset := &eos.FlowSettings{Substeps: *substeps, EigEvery: pf.eigEvery}
-	if *method != "" {
-		m, ok := methods[*method]
+	if o.substeps < 0 {
+		return usagef("--substeps %d: must be ≥ 0 (0: the flow's default)", o.substeps)
+	}
+	fset := &eos.FlowSettings{Substeps: o.substeps, EigEvery: pf.eigEvery}
+	if o.method != "" {
+		m, ok := methods[o.method]
 		if !ok {
-			return usagef("--method %q: accepted: euler, midpoint, rk4, dopri5", *method)
+			return usagef("--method %q: accepted: euler, midpoint, rk4, dopri5", o.method)
 		}
 		fset.Method = m
 	}
@@ -61,7 +99,7 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var flow eos.Flow
-	switch *flowName {
+	switch o.flow {
 	case "free-energy":
 		flow, err = eos.NewFreeEnergyFlow(b.p, pf.eta, fset)
 	case "covariance":
@@ -71,32 +109,48 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case "central":
 		flow, err = eos.NewCentralFlow(b.p, pf.eta, &eos.CentralFlowSettings{FlowSettings: *fset})
 	default:
-		return usagef("--flow %q: accepted: %s", *flowName, strings.Join(flowNames, ", "))
+		return usagef("--flow %q: accepted: %s", o.flow, strings.Join(flowNames, ", "))
 	}
 	if err != nil {
 		return usagef("%v", err)
 	}
-	if err := prepareOut(rf.out, rf.force, modelFiles); err != nil {
-		return err
+	ckp := &runCheckpointer{ctx: ctx, every: o.cf.every, path: filepath.Join(rf.out, checkpointName)}
+	cset := &eos.CompareSettings{
+		Start: o.start, Steps: pf.steps,
+		GD:         &eos.GDSettings{EigEvery: pf.eigEvery, LossBound: rf.lossBound},
+		Checkpoint: ckp.checkpoint,
 	}
-	cfg := newConfig(fs, args)
-	cfg.Data = b.data
-	if err := writeJSON(filepath.Join(rf.out, "config.json"), cfg); err != nil {
-		return err
+	var badCheckpoint func(error) error
+	if dir != "" {
+		ck, bad, err := loadRunCheckpoint(dir)
+		if err != nil {
+			return err
+		}
+		cset.Resume, badCheckpoint = ck, bad
+		fmt.Fprintf(stderr, "eos model: resuming %s at GD step %d: %s, η = %g, the %s flow from step %d for %d steps\n",
+			dir, ck.Step, b.what, pf.eta, flow.Name(), o.start, pf.steps)
+	} else {
+		if err := prepareOut(rf.out, rf.force, modelFiles); err != nil {
+			return err
+		}
+		cfg := newConfig(fs, args)
+		cfg.Data = b.data
+		if err := writeJSON(filepath.Join(rf.out, "config.json"), cfg); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "eos model: %s, η = %g, GD to step %d then the %s flow alongside for %d steps\n",
+			b.what, pf.eta, o.start, flow.Name(), pf.steps)
 	}
-	fmt.Fprintf(stderr, "eos model: %s, η = %g, GD to step %d then the %s flow alongside for %d steps\n",
-		b.what, pf.eta, *start, flow.Name(), pf.steps)
-
-	var gdObs []eos.Observer
-	gdObs = append(gdObs, cancelOnContext{ctx})
 	if !rf.quiet {
-		gdObs = append(gdObs, &eos.Printer{Writer: stderr})
+		cset.GD.Observers = []eos.Observer{&eos.Printer{Writer: stderr}}
 	}
-	cmp, runErr := eos.Compare(b.p, b.x0, pf.eta, flow, &eos.CompareSettings{
-		Start: *start, Steps: pf.steps,
-		GD: &eos.GDSettings{EigEvery: pf.eigEvery, LossBound: rf.lossBound, Observers: gdObs},
-	})
+	cmp, runErr := eos.Compare(b.p, b.x0, pf.eta, flow, cset)
 	if cmp == nil {
+		// Nothing ran: the settings or, on a resume, the checkpoint
+		// were refused before the first step.
+		if badCheckpoint != nil {
+			return badCheckpoint(runErr)
+		}
 		return runErr
 	}
 	// Whatever was compared is written, also after a divergence or an
@@ -104,15 +158,27 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := writeModelCSVs(rf.out, cmp.Rows); err != nil {
 		return err
 	}
-	sum := modelSummary{CompareSummary: cmp.Summary, Flow: cmp.Flow, Eta: pf.eta, Start: *start, Steps: len(cmp.Rows)}
+	sum := modelSummary{CompareSummary: cmp.Summary, Flow: cmp.Flow, Eta: pf.eta, Start: o.start, Steps: len(cmp.Rows)}
 	if err := writeJSON(filepath.Join(rf.out, "summary.json"), sum); err != nil {
+		return err
+	}
+	switch {
+	case errors.Is(runErr, errInterrupted):
+		return fmt.Errorf("%w before GD step %d: %s holds the %d rows compared so far and %s the state to continue from; continue with: eos model --resume %s",
+			errInterrupted, ckp.stopped, rf.out, len(cmp.Rows), ckp.path, rf.out)
+	case runErr != nil && !eos.IsDivergence(runErr):
+		// A failure (I/O, the flow): the checkpoint stays, to resume
+		// once the cause is fixed.
+		return fmt.Errorf("%w (the %d rows compared so far are kept in %s)", runErr, len(cmp.Rows), rf.out)
+	}
+	if err := ckp.remove(); err != nil {
 		return err
 	}
 	if runErr != nil {
 		return fmt.Errorf("%w (the %d rows compared so far are kept in %s)", runErr, len(cmp.Rows), rf.out)
 	}
 	s := cmp.Summary
-	fmt.Fprintf(stdout, "%s flow against GD's two-step mean loss over %d steps from step %d:\n", cmp.Flow, len(cmp.Rows), *start)
+	fmt.Fprintf(stdout, "%s flow against GD's two-step mean loss over %d steps from step %d:\n", cmp.Flow, len(cmp.Rows), o.start)
 	fmt.Fprintf(stdout, "  relative error: median %.3g, p95 %.3g, max %.3g\n", s.MedianRelErr, s.P95RelErr, s.MaxRelErr)
 	fmt.Fprintf(stdout, "  rises: model F %.3g of steps (largest %.3g relative), GD loss %.3g, GD F %.3g\n",
 		s.FreeEnergyRiseFraction, s.MaxFreeEnergyRelRise, s.GDLossRiseFraction, s.GDFreeEnergyRiseFraction)
