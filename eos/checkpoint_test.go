@@ -13,20 +13,6 @@ import (
 	"testing"
 )
 
-// ckptSameBits reports whether a and b hold the same float64 bit patterns:
-// a resume must reproduce values to the last bit, NaN payloads included.
-func ckptSameBits(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float64bits(a[i]) != math.Float64bits(b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
 // ckptSameCheckpoint reports whether a and b hold the same fields, floats
 // compared bit for bit.
 func ckptSameCheckpoint(a, b *Checkpoint) bool {
@@ -35,7 +21,7 @@ func ckptSameCheckpoint(a, b *Checkpoint) bool {
 		return false
 	}
 	for i := range a.Params {
-		if !ckptSameBits(a.Params[i], b.Params[i]) {
+		if !sameBits(a.Params[i], b.Params[i]) {
 			return false
 		}
 	}
@@ -280,7 +266,7 @@ func TestLanczosMarshal(t *testing.T) {
 			}
 			for i := split; i < calls; i++ {
 				h, _ := second.Top(vals, nil, xs[i], nil)
-				if h != wantHVPs[i] || !ckptSameBits(vals, wantVals[i]) {
+				if h != wantHVPs[i] || !sameBits(vals, wantVals[i]) {
 					t.Errorf("K=%d restored after %d calls: call %d gave %v in %d HVPs, uninterrupted %v in %d",
 						k, split, i, vals, h, wantVals[i], wantHVPs[i])
 				}
@@ -356,7 +342,7 @@ func TestWindowMarshal(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := rowBits(second.Drain(run(&second, split, steps, rows)))
-		if !ckptSameBits(got, want) {
+		if !sameBits(got, want) {
 			t.Errorf("window restored after %d steps: rows %v, uninterrupted %v", split, got, want)
 		}
 	}
@@ -481,11 +467,11 @@ func TestGDResume(t *testing.T) {
 			if !bytes.Equal(got.Bytes(), want.Bytes()) {
 				t.Errorf("resumed CSV differs from the uninterrupted one:\n%s\nwant\n%s", got, &want)
 			}
-			if !ckptSameBits(x, wantX) {
+			if !sameBits(x, wantX) {
 				t.Error("resumed run ends at another iterate")
 			}
 			if res.Steps != wantRes.Steps || res.HVPs != wantRes.HVPs || res.Unconverged != wantRes.Unconverged ||
-				!ckptSameBits([]float64{res.Loss, res.Sharpness}, []float64{wantRes.Loss, wantRes.Sharpness}) {
+				!sameBits([]float64{res.Loss, res.Sharpness}, []float64{wantRes.Loss, wantRes.Sharpness}) {
 				t.Errorf("resumed result %+v, uninterrupted %+v", *res, *wantRes)
 			}
 			if n := len(resumed.calls); n != steps-tc.at || (n > 0 && resumed.calls[0] != tc.at+1) {

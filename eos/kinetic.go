@@ -143,6 +143,19 @@ type MeanFieldGDSettings struct {
 	// Observers are passed to GD and see every step of GD on E with step
 	// ηN; their Step.Sharpness is λ_max(∇²E), not the mean-field one.
 	Observers []Observer
+	// Checkpoint, if not nil, is called between every two GD steps (from
+	// the second step of a run or a resume on) with the index k of the
+	// next step and save, which returns the checkpoint (kind
+	// "meanfield-gd") of the run at that point: the iterate, the
+	// eigensolver and the record so far. It decides whether to call save;
+	// an error from it stops the run, which returns the record so far with
+	// that error.
+	Checkpoint func(k int, save func() (*Checkpoint, error)) error
+	// Resume, if not nil, continues the run from a checkpoint made by
+	// save, on the same network with the same step and settings; the
+	// result is then the same, to the last bit, as the run's that was not
+	// stopped.
+	Resume *Checkpoint
 }
 
 // MeanFieldRun is the record of a mean-field GD run.
@@ -211,6 +224,23 @@ func RunMeanFieldGD(m *MeanField, eta float64, s *MeanFieldGDSettings) (*MeanFie
 	}
 	if set.EigEvery == 0 {
 		gs.EigEvery = -1
+	}
+	if set.Checkpoint != nil || set.Resume != nil {
+		lz, err := gdEigensolver(m, gs)
+		if err != nil {
+			return nil, err
+		}
+		gs.Eigensolver = lz
+		if set.Resume != nil {
+			if gs.Resume, err = rec.restore(set.Resume, m, eta, lz); err != nil {
+				return nil, err
+			}
+		}
+		if fn := set.Checkpoint; fn != nil {
+			gs.Checkpointer = checkpointFunc(func(st *GDState) error {
+				return fn(st.K, func() (*Checkpoint, error) { return rec.save(st, eta, lz) })
+			})
+		}
 	}
 	_, err := GD(x, m, eta*n, gs)
 	run.Final = x
@@ -334,6 +364,19 @@ type KineticSettings struct {
 	// Observer, if not nil, is called at every recorded step, k = 0 …
 	// Steps. A non-nil error aborts the run and is returned wrapped.
 	Observer func(s *KineticStep) error
+	// Checkpoint, if not nil, is called after every recorded step k from
+	// the end of the warm-up to Steps−1, with the index k+1 of the next
+	// step and save, which returns the checkpoint (kind "kinetic") of the
+	// simulation at that point: the particles, the integrator, the random
+	// source of the noise floor, the eigensolver and the record so far. It
+	// decides whether to call save; an error from it stops the run, which
+	// returns the record so far with that error.
+	Checkpoint func(k int, save func() (*Checkpoint, error)) error
+	// Resume, if not nil, continues the simulation from a checkpoint made
+	// by save, on the same network with the same step and settings (the
+	// initial draw and the warm-up are not redone); the result is then
+	// the same, to the last bit, as the run's that was not stopped.
+	Resume *Checkpoint
 }
 
 // KineticStep is what a KineticSettings.Observer sees at t = kη. Its slices
@@ -535,13 +578,15 @@ func RunKinetic(m *MeanField, eta float64, s *KineticSettings) (*KineticRun, err
 	// y = [θ̄ | u | ∫∫|V_θ|² | ∫∫|V_u|²].
 	y := make([]float64, 2*np+2)
 	theta, u := y[:np], y[np:2*np]
-	if set.Theta0 != nil {
-		copy(theta, set.Theta0)
-	} else {
-		m.Sample(theta, set.Quadrature, set.Antithetic, rand.New(rand.NewPCG(set.Seed, 0)))
-	}
-	if set.U0 != nil {
-		copy(u, set.U0)
+	if set.Resume == nil {
+		if set.Theta0 != nil {
+			copy(theta, set.Theta0)
+		} else {
+			m.Sample(theta, set.Quadrature, set.Antithetic, rand.New(rand.NewPCG(set.Seed, 0)))
+		}
+		if set.U0 != nil {
+			copy(u, set.U0)
+		}
 	}
 	solver, err := ode.NewSolver(k.rhs, len(y), &ode.Settings{Method: method, Step: eta / float64(set.Substeps)})
 	if err != nil {
@@ -571,18 +616,27 @@ func RunKinetic(m *MeanField, eta float64, s *KineticSettings) (*KineticRun, err
 		}
 		return nil
 	}
-	if warm > 0 {
-		if err := k.warmup(theta, u, warm, st, notify); err != nil {
-			return run, err
-		}
-	}
-
-	// With U0 nil and no warm-up, u = 0 is given a random direction at the
-	// floor. This is part of the start, so F at k_0 is measured after it.
-	rngU := rand.New(rand.NewPCG(set.Seed, 1))
-	k.applyFloor(u, rngU)
+	pcgU := rand.NewPCG(set.Seed, 1)
+	rngU := rand.New(pcgU)
 	var floorWork float64
-	for step := warm; ; step++ {
+	first := warm
+	if set.Resume != nil {
+		var err error
+		if first, floorWork, err = k.restore(set.Resume, y, run, pcgU, solver, warm, set.Steps); err != nil {
+			return nil, err
+		}
+	} else {
+		if warm > 0 {
+			if err := k.warmup(theta, u, warm, st, notify); err != nil {
+				return run, err
+			}
+		}
+		// With U0 nil and no warm-up, u = 0 is given a random direction
+		// at the floor. This is part of the start, so F at k_0 is
+		// measured after it.
+		k.applyFloor(u, rngU)
+	}
+	for step := first; ; step++ {
 		if step > warm {
 			if err := solver.Integrate(y, float64(step-1)*eta, float64(step)*eta); err != nil {
 				run.Stats = solver.Stats()
@@ -604,6 +658,13 @@ func RunKinetic(m *MeanField, eta float64, s *KineticSettings) (*KineticRun, err
 		}
 		if step == set.Steps {
 			break
+		}
+		if set.Checkpoint != nil {
+			save := func() (*Checkpoint, error) { return k.save(step+1, warm, y, floorWork, run, pcgU, solver) }
+			if err := set.Checkpoint(step+1, save); err != nil {
+				run.Stats = solver.Stats()
+				return run, fmt.Errorf("eos: kinetic checkpoint before step %d: %w", step+1, err)
+			}
 		}
 	}
 	run.Stats = solver.Stats()
