@@ -179,3 +179,29 @@ func TestKineticResumeRefused(t *testing.T) {
 		}
 	}
 }
+
+func TestMeanFieldRunEncoding(t *testing.T) {
+	run, err := RunMeanFieldGD(regimeNet(t, 8), regimeEta, &MeanFieldGDSettings{Steps: 30, EigEvery: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := run.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got MeanFieldRun
+	if err := got.UnmarshalBinary(b); err != nil {
+		t.Fatal(err)
+	}
+	// Oracle: the encoded record, field by field and bit by bit.
+	if got.Width != run.Width || got.Eta != run.Eta || got.P != run.P || got.LateWindow != run.LateWindow || got.LateLoss != run.LateLoss ||
+		!sameBits(got.Loss, run.Loss) || !sameBits(got.LossMean2, run.LossMean2) || !sameBits(got.Sharpness, run.Sharpness) ||
+		!sameBits(got.Theta0, run.Theta0) || !sameBits(got.Final, run.Final) || !sameBits(got.Theta, run.Theta) || !sameBits(got.U, run.U) {
+		t.Error("decoded record differs from the encoded one")
+	}
+	for n := range len(b) {
+		if err := got.UnmarshalBinary(b[:n]); err == nil {
+			t.Fatalf("record truncated to %d of %d bytes accepted", n, len(b))
+		}
+	}
+}

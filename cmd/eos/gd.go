@@ -42,14 +42,6 @@ func (r *runFlags) validate() error {
 	return nil
 }
 
-// cancelOnContext aborts a GD run when ctx is done (SIGINT, SIGTERM), so
-// that the observers flush what they hold and the trace stays valid. eos gd
-// stops through its checkpointer instead, between two steps, where the run
-// can be resumed.
-type cancelOnContext struct{ ctx context.Context }
-
-func (c cancelOnContext) Observe(*eos.Step) error { return c.ctx.Err() }
-
 // gdOptions are the flags of eos gd.
 type gdOptions struct {
 	pf problemFlags

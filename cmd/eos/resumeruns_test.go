@@ -19,6 +19,8 @@ type resumeCase struct {
 	// checkpoint after each interrupt, as a kill -9 after the last
 	// periodic checkpoint would leave the directory.
 	kill bool
+	// says are what the messages of the interrupts must contain, in turn.
+	says []string
 }
 
 // checkResumed runs command with tc.args uninterrupted, then interrupted at
@@ -36,8 +38,11 @@ func checkResumed(t *testing.T, command string, files []string, tc resumeCase) {
 	}
 	dir := filepath.Join(tmp, "run")
 	args := append([]string{command, "--out", dir, "--quiet"}, tc.args...)
-	for _, n := range tc.interrupts {
+	for i, n := range tc.interrupts {
 		code, _, stderr := eosRunCtx(t, &interruptBefore{Context: context.Background(), n: n}, args...)
+		if i < len(tc.says) && !strings.Contains(stderr, tc.says[i]) {
+			t.Errorf("interrupt %d: message %q lacks %q", i, stderr, tc.says[i])
+		}
 		if code != exitInterrupted {
 			t.Fatalf("interrupted at check %d: exit %d, want %d: %s", n, code, exitInterrupted, stderr)
 		}
@@ -84,8 +89,10 @@ func TestModelResume(t *testing.T) {
 	for _, tc := range []resumeCase{
 		// Before the flow starts, and while it runs; the sharpness is
 		// measured at every step, so the eigensolvers' warm starts carry.
-		{name: "free-energy before the flow", args: append(mf, "--flow", "free-energy", "--eig-every", "1"), interrupts: []int{20}},
-		{name: "free-energy twice", args: append(mf, "--flow", "free-energy", "--eig-every", "3"), interrupts: []int{50, 70}},
+		{name: "free-energy before the flow", args: append(mf, "--flow", "free-energy", "--eig-every", "1"), interrupts: []int{20},
+			says: []string{"before GD step 20: "}},
+		{name: "free-energy twice", args: append(mf, "--flow", "free-energy", "--eig-every", "3"), interrupts: []int{50, 70},
+			says: []string{"before GD step 50: ", "before GD step 120: "}},
 		{name: "covariance", args: append(mf, "--flow", "covariance"), interrupts: []int{100}},
 		{name: "central", args: append(mf, "--flow", "central"), interrupts: []int{90}},
 		{name: "gradient dopri5", args: append(mf, "--flow", "gradient", "--method", "dopri5"), interrupts: []int{77}},
@@ -205,4 +212,32 @@ func TestModelResumeRefused(t *testing.T) {
 		}, nil, checkpointName},
 	)
 	checkResumeRefused(t, "model", []string{"--target", "5.5,1", "--eta", "0.077", "--start", "20", "--steps", "100"}, 40, cases)
+}
+
+func TestKineticResume(t *testing.T) {
+	// GD checks for an interrupt before each of its steps 1…60 (60
+	// checks), the simulation after each of its steps 20…59 (40 more):
+	// check 30 falls in GD, check 80 in the simulation.
+	small := []string{"--width", "32", "--particles", "16", "--steps", "60", "--n", "50", "--seed", "3"}
+	for _, tc := range []resumeCase{
+		{name: "in GD", args: append(small, "--eig-every", "4"), interrupts: []int{30}, says: []string{"in GD before step 30"}},
+		{name: "in the simulation", args: append(small, "--eig-every", "4"), interrupts: []int{80},
+			says: []string{"in the kinetic simulation before step 40"}},
+		{name: "in both", args: append(small, "--quadrature", "quasi", "--antithetic"), interrupts: []int{10, 70},
+			says: []string{"in GD before step 10", "in the kinetic simulation before step 40"}},
+		{name: "killed", args: append(small, "--checkpoint-every", "9"), interrupts: []int{85}, kill: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkResumed(t, "kinetic", []string{"kinetic.csv", "gd.csv", "particles.csv", "summary.json"}, tc)
+		})
+	}
+}
+
+func TestKineticResumeRefused(t *testing.T) {
+	small := []string{"--width", "32", "--particles", "16", "--steps", "60", "--n", "50"}
+	cases := append(commonRefusals(),
+		refusedCase{"other particles", nil, []string{"--particles", "8"}, "--particles"},
+		refusedCase{"other seed", nil, []string{"--seed", "9"}, "--seed"},
+	)
+	checkResumeRefused(t, "kinetic", small, 80, cases)
 }
