@@ -157,8 +157,30 @@ func prepareOut(dir string, force bool, owned []string) error {
 				return err
 			}
 		}
+		if err := removeStaleTemps(dir, owned); err != nil {
+			return err
+		}
 	}
 	return os.MkdirAll(dir, 0o755)
+}
+
+// removeStaleTemps removes the temporary files (createAtomic's, the
+// checkpoint's) that a run killed while writing one of the owned files left
+// in dir. A run directory is written by one run at a time, so any such
+// file is stale once a run starts or resumes there.
+func removeStaleTemps(dir string, owned []string) error {
+	for _, name := range owned {
+		stale, err := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
+		if err != nil {
+			return err
+		}
+		for _, f := range stale {
+			if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same

@@ -112,6 +112,9 @@ func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if resume, err = ck.restore(dir, b.p, pf.steps); err != nil {
 			return err
 		}
+		if err := removeStaleTemps(dir, gdFiles); err != nil {
+			return err
+		}
 		fmt.Fprintf(stderr, "eos gd: resuming %s at step %d: %s, η = %g (2/η = %.4g), %d steps\n", dir, resume.K, b.what, pf.eta, 2/pf.eta, pf.steps)
 	} else {
 		if err := prepareOut(rf.out, rf.force, gdFiles); err != nil {

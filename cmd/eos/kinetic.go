@@ -140,6 +140,9 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		badCheckpoint = bad
+		if err := removeStaleTemps(dir, kineticFiles); err != nil {
+			return err
+		}
 		switch ck.Kind {
 		case "meanfield-gd":
 			gset.Resume = ck

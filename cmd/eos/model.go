@@ -127,6 +127,9 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		cset.Resume, badCheckpoint = ck, bad
+		if err := removeStaleTemps(dir, modelFiles); err != nil {
+			return err
+		}
 		fmt.Fprintf(stderr, "eos model: resuming %s at GD step %d: %s, η = %g, the %s flow from step %d for %d steps\n",
 			dir, ck.Step, b.what, pf.eta, flow.Name(), o.start, pf.steps)
 	} else {

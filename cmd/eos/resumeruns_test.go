@@ -65,9 +65,22 @@ func checkResumed(t *testing.T, command string, files []string, tc resumeCase) {
 		}
 		args = []string{command, "--resume", dir}
 	}
+	// What a kill in the middle of writing the checkpoint or an output
+	// leaves behind: removed by the resume.
+	stale := []string{"." + checkpointName + ".tmp-123", "." + files[0] + ".tmp-456"}
+	for _, f := range stale {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte("partial"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	code, out, stderr := eosRun(t, args...)
 	if code != exitOK {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	for _, f := range stale {
+		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("stale temporary file %s left after the resume (%v)", f, err)
+		}
 	}
 	for _, f := range files {
 		want, _ := os.ReadFile(filepath.Join(ref, f))
