@@ -115,15 +115,8 @@ func (o *compareObserver) restore(ck *Checkpoint, lz *Lanczos) (*GDState, error)
 	if !ok {
 		return nil, fmt.Errorf("eos: the %s flow (%T) cannot be resumed: it has no UnmarshalBinary", o.flow.Name(), o.flow)
 	}
-	switch {
-	case lz == nil && ck.Eigensolver != nil:
-		return nil, fmt.Errorf("eos: comparison checkpoint holds GD's eigensolver state, but this GD measures no sharpness")
-	case lz != nil && ck.Eigensolver == nil:
-		return nil, fmt.Errorf("eos: comparison checkpoint holds no eigensolver state, but this GD measures the sharpness")
-	case lz != nil:
-		if err := lz.UnmarshalBinary(ck.Eigensolver); err != nil {
-			return nil, err
-		}
+	if err := restoreEigensolver(lz, ck.Eigensolver, "comparison checkpoint"); err != nil {
+		return nil, err
 	}
 	if err := u.UnmarshalBinary(ck.Blobs[blobFlow]); err != nil {
 		return nil, err

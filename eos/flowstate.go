@@ -66,15 +66,7 @@ func unmarshalLanczos(d *decoder, lz *Lanczos, what string) error {
 	if d.err != nil {
 		return nil // reported by finish
 	}
-	switch {
-	case lz == nil && b != nil:
-		return fmt.Errorf("eos: %s state holds an eigensolver, but this one has none (settings differ)", what)
-	case lz != nil && b == nil:
-		return fmt.Errorf("eos: %s state holds no eigensolver, but this one measures the sharpness (settings differ)", what)
-	case lz != nil:
-		return lz.UnmarshalBinary(b)
-	}
-	return nil
+	return restoreEigensolver(lz, b, what)
 }
 
 // UnmarshalBinary restores a state encoded by MarshalBinary. It returns an
@@ -135,7 +127,7 @@ func (c *flowCore) unmarshal(d *decoder, more func(d *decoder) (apply func(), er
 			c.lz.UnmarshalBinary(oldLz)
 		}
 	}
-	if err := unmarshalLanczos(d, c.lz, c.name+" flow"); err != nil {
+	if err := unmarshalLanczos(d, c.lz, c.name+" flow state"); err != nil {
 		rollback()
 		return err
 	}

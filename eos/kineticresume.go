@@ -23,6 +23,7 @@ const (
 	scalarSteps    = "steps"
 	scalarWarmup   = "warmup"
 	scalarFloor    = "floor_work"
+	scalarUStat    = "u_statistic"
 	blobODESolver  = "ode_solver"
 	kineticRecords = 10 // the series of a KineticRun, in the order of kineticSeries
 )
@@ -64,7 +65,7 @@ func (r *meanFieldRecorder) restore(ck *Checkpoint, m *MeanField, eta float64, l
 	case len(loss) != st.K || len(sharp) != st.K || st.K > r.steps:
 		return nil, fmt.Errorf("eos: mean-field GD checkpoint at step %d holds %d losses and %d sharpnesses", st.K, len(loss), len(sharp))
 	}
-	if err := restoreEigensolver(lz, ck.Eigensolver, "mean-field GD"); err != nil {
+	if err := restoreEigensolver(lz, ck.Eigensolver, "mean-field GD checkpoint"); err != nil {
 		return nil, err
 	}
 	r.run.Loss, r.run.Sharpness = loss, sharp
@@ -79,9 +80,9 @@ func (r *meanFieldRecorder) restore(ck *Checkpoint, m *MeanField, eta float64, l
 func restoreEigensolver(lz *Lanczos, b []byte, what string) error {
 	switch {
 	case lz == nil && b != nil:
-		return fmt.Errorf("eos: %s checkpoint holds an eigensolver state, but this run measures no sharpness", what)
+		return fmt.Errorf("eos: %s holds an eigensolver state, but this run measures no sharpness", what)
 	case lz != nil && b == nil:
-		return fmt.Errorf("eos: %s checkpoint holds no eigensolver state, but this run measures the sharpness", what)
+		return fmt.Errorf("eos: %s holds no eigensolver state, but this run measures the sharpness", what)
 	case lz != nil:
 		return lz.UnmarshalBinary(b)
 	}
@@ -116,6 +117,7 @@ func (k *kinetic) save(next, warm int, y []float64, floorWork float64, run *Kine
 			scalarWidth:  float64(k.m.width),
 			scalarFloor:  floorWork,
 			scalarWarmup: float64(warm),
+			scalarUStat:  boolScalar(k.ustat),
 		},
 		RNG:   rng,
 		Blobs: map[string][]byte{blobODESolver: sv},
@@ -149,6 +151,8 @@ func (k *kinetic) restore(ck *Checkpoint, y []float64, run *KineticRun, src *ran
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint of %g particles, this simulation has %d", ck.Scalars[scalarWidth], k.m.width)
 	case ck.Scalars[scalarEta] != k.eta:
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint at η = %g, this simulation has η = %g", ck.Scalars[scalarEta], k.eta)
+	case ck.Scalars[scalarUStat] != boolScalar(k.ustat):
+		return 0, 0, fmt.Errorf("eos: kinetic checkpoint with UStatistic = %v, this simulation has %v", ck.Scalars[scalarUStat] == 1, k.ustat)
 	case ck.Scalars[scalarWarmup] != float64(warm):
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint with a warm-up of %g steps, this simulation has %d", ck.Scalars[scalarWarmup], warm)
 	case next <= warm || next > steps:
@@ -174,7 +178,7 @@ func (k *kinetic) restore(ck *Checkpoint, y []float64, run *KineticRun, src *ran
 	if err := solver.UnmarshalBinary(ck.Blobs[blobODESolver]); err != nil {
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint: %w", err)
 	}
-	if err := restoreEigensolver(k.lz, ck.Eigensolver, "kinetic"); err != nil {
+	if err := restoreEigensolver(k.lz, ck.Eigensolver, "kinetic checkpoint"); err != nil {
 		solver.UnmarshalBinary(old)
 		return 0, 0, err
 	}
@@ -229,4 +233,12 @@ func (r *MeanFieldRun) UnmarshalBinary(b []byte) error {
 	}
 	*r = got
 	return nil
+}
+
+// boolScalar stores a flag among a checkpoint's numbers.
+func boolScalar(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -387,3 +387,83 @@ func (m *MeanField) mat(data []float64, c int) blas64.General {
 func (m *MeanField) outView(x []float64) blas64.General {
 	return blas64.General{Rows: m.width, Cols: m.k, Data: x[m.p-m.k:], Stride: m.p}
 }
+
+// The U-statistic risk. For neurons drawn independently from a law ρ, the
+// risk E of the N-neuron network is a biased estimate of the risk R(f_ρ) of
+// the mean-field limit: the square in ‖f(x) − y‖² pairs every neuron with
+// itself, and E[E] = R(f_ρ) + (1/N)(1/n)Σ_i ½ Var_ρ φ(·; x_i). Leaving out
+// those diagonal pairs gives the U-statistic
+//
+//	E_U = (1/n) Σ_i ½ (1/(N(N−1))) Σ_{j≠k} (φ_j(x_i) − y_i)·(φ_k(x_i) − y_i)
+//	    = (N/(N−1)) E − (1/(N(N−1))) S,
+//	S   = (1/n) Σ_i Σ_j ½ ‖φ_j(x_i) − y_i‖²,
+//
+// an unbiased estimate of R(f_ρ), and
+//
+//	N ∂E_U/∂θ_j = (1/n) Σ_i (f_{−j}(x_i) − y_i)·∇φ(θ_j; x_i),
+//	f_{−j} = (1/(N−1)) Σ_{k≠j} φ_k,
+//
+// the velocity of particle j in the field of the others only: no particle
+// acts on itself. Particles moved by it discretise the mean-field flow
+// without the O(1/N) self-interaction of a network of N neurons.
+
+// uLoss returns E_U(x) (see above); it needs N ≥ 2.
+func (m *MeanField) uLoss(x []float64) float64 {
+	e := m.forward(x, false)
+	return m.uCombine(e, m.solo(nil, x))
+}
+
+// uGrad stores ∇E_U(x) in dst, using work (length Dim) as scratch, and
+// returns E_U(x); it needs N ≥ 2.
+func (m *MeanField) uGrad(dst, work, x []float64) float64 {
+	e := m.Grad(dst, x)
+	s := m.solo(work, x)
+	nn := float64(m.width)
+	c, d := nn/(nn-1), 1/(nn*(nn-1))
+	for i, w := range work {
+		dst[i] = c*dst[i] - d*w
+	}
+	return m.uCombine(e, s)
+}
+
+func (m *MeanField) uCombine(e, s float64) float64 {
+	nn := float64(m.width)
+	return nn/(nn-1)*e - s/(nn*(nn-1))
+}
+
+// solo returns S of the neurons x, from the activations of the last
+// forward pass (which must have been at x), and stores ∇S in dst unless dst
+// is nil: block j is the gradient of neuron j's own risk
+// (1/n) Σ_i ½‖φ_j(x_i) − y_i‖², as if it were a network of one neuron.
+func (m *MeanField) solo(dst, x []float64) float64 {
+	p, k := m.p, m.k
+	a := x[p-k:]
+	if dst != nil {
+		for j := 0; j < m.width; j++ {
+			clear(dst[j*p+p-k : (j+1)*p])
+		}
+	}
+	inv := 1 / float64(m.n)
+	var sum float64
+	for i := 0; i < m.n; i++ {
+		yi := m.y[i*k : (i+1)*k]
+		si, dsi, gi := m.s[i*m.width:(i+1)*m.width], m.ds[i*m.width:(i+1)*m.width], m.g[i*m.width:(i+1)*m.width]
+		for j, sij := range si {
+			aj := a[j*p : j*p+k]
+			var ea float64
+			for c, yc := range yi {
+				e := aj[c]*sij - yc
+				sum += e * e
+				if dst != nil {
+					dst[j*p+p-k+c] += inv * e * sij
+					ea += e * aj[c]
+				}
+			}
+			gi[j] = inv * ea * dsi[j]
+		}
+	}
+	if dst != nil {
+		m.backInput(dst, m.g)
+	}
+	return 0.5 * inv * sum
+}

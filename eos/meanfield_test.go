@@ -256,3 +256,75 @@ func TestRunMeanFieldGD(t *testing.T) {
 		t.Errorf("LateLoss %v, want %v", run.LateLoss, want)
 	}
 }
+
+// TestMeanFieldUStatistic checks E_U against its definition, the double sum
+// over pairs of distinct neurons computed here from the neurons' outputs,
+// and ∇E_U against central finite differences of E_U, with biases and two
+// outputs so that every block of the gradient is exercised.
+func TestMeanFieldUStatistic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 5))
+	const n, d, k, width = 7, 3, 2, 5
+	x, y := mat.NewDense(n, d, nil), mat.NewDense(n, k, nil)
+	for i := range n {
+		for c := range d {
+			x.Set(i, c, rng.NormFloat64())
+		}
+		for c := range k {
+			y.Set(i, c, rng.NormFloat64())
+		}
+	}
+	m, err := NewMeanField(x, y, &MeanFieldConfig{Width: width, Bias: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := make([]float64, m.Dim())
+	m.Init(th, rng)
+	p := m.NeuronDim()
+	// Oracle: (1/n) Σ_i ½ (1/(N(N−1))) Σ_{j≠l} (φ_j − y)·(φ_l − y).
+	phi := func(j, i int) []float64 {
+		b := th[j*p : (j+1)*p]
+		z := b[d]
+		for c := range d {
+			z += b[c] * x.At(i, c)
+		}
+		out := make([]float64, k)
+		for c := range k {
+			out[c] = b[d+1+c] * math.Tanh(z)
+		}
+		return out
+	}
+	var want float64
+	for i := range n {
+		for j := range width {
+			for l := range width {
+				if j == l {
+					continue
+				}
+				pj, pl := phi(j, i), phi(l, i)
+				for c := range k {
+					want += (pj[c] - y.At(i, c)) * (pl[c] - y.At(i, c))
+				}
+			}
+		}
+	}
+	want *= 0.5 / float64(n*width*(width-1))
+	if got := m.uLoss(th); math.Abs(got-want) > 1e-13*math.Abs(want) {
+		t.Errorf("E_U = %.17g, double sum %.17g", got, want)
+	}
+	grad, work := make([]float64, m.Dim()), make([]float64, m.Dim())
+	if got := m.uGrad(grad, work, th); math.Abs(got-want) > 1e-13*math.Abs(want) {
+		t.Errorf("uGrad returns %.17g, double sum %.17g", got, want)
+	}
+	const h = 1e-6
+	for i := range th {
+		old := th[i]
+		th[i] = old + h
+		lp := m.uLoss(th)
+		th[i] = old - h
+		lm := m.uLoss(th)
+		th[i] = old
+		if fd := (lp - lm) / (2 * h); math.Abs(fd-grad[i]) > 1e-8 {
+			t.Errorf("∂E_U/∂θ[%d] = %.10g, finite difference %.10g", i, grad[i], fd)
+		}
+	}
+}

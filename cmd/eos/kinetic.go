@@ -171,6 +171,14 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(stderr, "eos kinetic: %s\n", what)
 	}
+	// refused is the error of a run that returned no record: its settings
+	// or, on a resume, its checkpoint were refused before the first step.
+	refused := func(err error) error {
+		if badCheckpoint != nil {
+			return badCheckpoint(err)
+		}
+		return err
+	}
 	interrupted := func(phase string, written string) error {
 		return fmt.Errorf("%w in %s before step %d: %s holds %s and %s the state to continue from; continue with: eos kinetic --resume %s",
 			errInterrupted, phase, ckp.stopped, rf.out, written, ckp.path, rf.out)
@@ -183,10 +191,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		var err error
 		gd, err = eos.RunMeanFieldGD(net, o.eta, gset)
 		if gd == nil {
-			if badCheckpoint != nil {
-				return badCheckpoint(err)
-			}
-			return err
+			return refused(err)
 		}
 		if len(gd.Loss) > 0 {
 			if werr := writeRunCSV(filepath.Join(rf.out, "gd.csv"), gd.WriteCSV); werr != nil {
@@ -217,10 +222,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	kset.Observer = progress.observe
 	kin, err := eos.RunKinetic(pnet, o.eta, kset)
 	if kin == nil {
-		if badCheckpoint != nil {
-			return badCheckpoint(err)
-		}
-		return err
+		return refused(err)
 	}
 	if len(kin.T) > 0 {
 		if werr := writeRunCSV(filepath.Join(rf.out, "kinetic.csv"), kin.WriteCSV); werr != nil {

@@ -125,73 +125,15 @@ func TestGDResume(t *testing.T) {
 }
 
 func TestGDResumeRefused(t *testing.T) {
-	src := filepath.Join(t.TempDir(), "src")
-	code, _, stderr := eosRunCtx(t, &interruptBefore{Context: context.Background(), n: 77},
-		"gd", "--target", "6,1", "--steps", "200", "--checkpoint-every", "20", "--out", src, "--quiet")
-	if code != exitInterrupted {
-		t.Fatalf("exit %d: %s", code, stderr)
-	}
-	ckpt, _ := os.ReadFile(filepath.Join(src, checkpointName))
-	edit := func(name string, f func([]byte) []byte) func(string) {
-		return func(dir string) {
-			path := filepath.Join(dir, name)
-			b, _ := os.ReadFile(path)
-			if err := os.WriteFile(path, f(bytes.Clone(b)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	for _, tc := range []struct {
-		name  string
-		spoil func(dir string)
-		args  []string
-		want  string // what the message must name, relative to the run directory
-	}{
-		{"damaged checkpoint", edit(checkpointName, func(b []byte) []byte { b[len(b)/2] ^= 0x10; return b }), nil, checkpointName},
-		{"truncated checkpoint", edit(checkpointName, func(b []byte) []byte { return b[:len(b)-9] }), nil, checkpointName},
-		{"not a checkpoint", edit(checkpointName, func([]byte) []byte { return []byte("step,loss\n") }), nil, checkpointName},
-		{"no checkpoint", func(dir string) { os.Remove(filepath.Join(dir, checkpointName)) }, nil, checkpointName},
-		{"trace changed", edit("trace.csv", func(b []byte) []byte { b[100]++; return b }), nil, "trace.csv"},
-		{"trace cut", edit("trace.csv", func(b []byte) []byte { return b[:len(b)/3] }), nil, "trace.csv"},
-		{"no config", func(dir string) { os.Remove(filepath.Join(dir, "config.json")) }, nil, "config.json"},
-		{"other eta", nil, []string{"--eta", "0.08"}, "--eta"},
-		{"other problem", nil, []string{"--target", "6,2"}, "--target"},
-		{"other out", nil, []string{"--out", "elsewhere"}, "--out"},
-		{"negative checkpoint-every", nil, []string{"--checkpoint-every", "-1"}, "--checkpoint-every"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "run")
-			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
-				t.Fatal(err)
-			}
-			if tc.spoil != nil {
-				tc.spoil(dir)
-			}
-			trace, _ := os.ReadFile(filepath.Join(dir, "trace.csv"))
-			code, _, stderr := eosRun(t, append([]string{"gd", "--resume", dir, "--quiet"}, tc.args...)...)
-			if code != exitUsage {
-				t.Fatalf("exit %d, want %d: %s", code, exitUsage, stderr)
-			}
-			want := tc.want
-			if !strings.HasPrefix(want, "--") {
-				want = filepath.Join(dir, want)
-			}
-			if !strings.Contains(stderr, want) {
-				t.Errorf("message %q does not name %s", stderr, want)
-			}
-			if b, _ := os.ReadFile(filepath.Join(dir, "trace.csv")); !bytes.Equal(b, trace) {
-				t.Error("a refused resume changed trace.csv")
-			}
-		})
-	}
-	// The source run is still resumable: the refusals above were not
-	// caused by it.
-	if code, _, stderr := eosRun(t, "gd", "--resume", src, "--quiet"); code != exitOK {
-		t.Errorf("resume of the intact run: exit %d: %s", code, stderr)
-	}
-	if len(ckpt) == 0 {
-		t.Error("the interrupted run left an empty checkpoint")
-	}
+	cases := append(commonRefusals(),
+		refusedCase{"not a checkpoint", spoilFile(checkpointName, func([]byte) []byte { return []byte("step,loss\n") }), nil, checkpointName},
+		refusedCase{"trace changed", spoilFile("trace.csv", func(b []byte) []byte { b[100]++; return b }), nil, "trace.csv"},
+		refusedCase{"trace cut", spoilFile("trace.csv", func(b []byte) []byte { return b[:len(b)/3] }), nil, "trace.csv"},
+		refusedCase{"other eta", nil, []string{"--eta", "0.08"}, "--eta"},
+		refusedCase{"other problem", nil, []string{"--target", "6,2"}, "--target"},
+		refusedCase{"negative checkpoint-every", nil, []string{"--checkpoint-every", "-1"}, "--checkpoint-every"},
+	)
+	checkResumeRefused(t, "gd", []string{"--target", "6,1", "--steps", "200", "--checkpoint-every", "20"}, 77, cases)
 }
 
 // TestGDSignal sends real signals to a built eos: SIGINT must stop the run
