@@ -361,13 +361,6 @@ type KineticSettings struct {
 	// LateLoss. Zero means Steps/10 rounded down to an even number (at least
 	// 2), the default of RunMeanFieldGD.
 	LateWindow int
-	// UStatistic, if set, moves the particles by the U-statistic risk E_U
-	// of MeanField instead of the risk E of an M-neuron network: each
-	// particle feels the field of the others only, f_{−j}, not its own
-	// O(1/M) share of f, and the losses and F are those of E_U, an
-	// unbiased estimate of the limit's risk for independent particles. It
-	// needs M ≥ 2. False means the particles are an M-neuron network.
-	UStatistic bool
 	// Observer, if not nil, is called at every recorded step, k = 0 …
 	// Steps. A non-nil error aborts the run and is returned wrapped.
 	Observer func(s *KineticStep) error
@@ -581,10 +574,7 @@ func RunKinetic(m *MeanField, eta float64, s *KineticSettings) (*KineticRun, err
 		method = ode.RK4
 	}
 
-	if set.UStatistic && m.width < 2 {
-		return nil, fmt.Errorf("eos: KineticSettings.UStatistic needs at least 2 particles, have %d", m.width)
-	}
-	k := newKinetic(m, eta, floor, set.UStatistic)
+	k := newKinetic(m, eta, floor)
 	// y = [θ̄ | u | ∫∫|V_θ|² | ∫∫|V_u|²].
 	y := make([]float64, 2*np+2)
 	theta, u := y[:np], y[np:2*np]
@@ -716,28 +706,15 @@ type kinetic struct {
 	gp, gm []float64 // ∇E_M at θ̄ ± u
 	lz     *Lanczos  // nil when the sharpness is not measured
 	eig    [1]float64
-
-	// grad and loss are the risk the particles move by: E_M, or E_U
-	// with KineticSettings.UStatistic.
-	grad  func(dst, x []float64) float64
-	loss  func(x []float64) float64
-	ustat bool
 }
 
-func newKinetic(m *MeanField, eta, floor float64, ustat bool) *kinetic {
+func newKinetic(m *MeanField, eta, floor float64) *kinetic {
 	np := m.Dim()
-	k := &kinetic{
+	return &kinetic{
 		m: m, eta: eta, np: np, floor: floor,
 		xp: make([]float64, np), xm: make([]float64, np),
 		gp: make([]float64, np), gm: make([]float64, np),
-		grad: m.Grad, loss: m.Loss, ustat: ustat,
 	}
-	if ustat {
-		work := make([]float64, np)
-		k.grad = func(dst, x []float64) float64 { return m.uGrad(dst, work, x) }
-		k.loss = m.uLoss
-	}
-	return k
 }
 
 // rhs stores the velocities (V_θ, V_u) of y = [θ̄ | u | ·, ·] in dst, and the
@@ -749,8 +726,8 @@ func (k *kinetic) rhs(dst []float64, _ float64, y []float64) {
 		k.xp[i] = t + u[i]
 		k.xm[i] = t - u[i]
 	}
-	k.grad(k.gp, k.xp)
-	k.grad(k.gm, k.xm)
+	k.m.Grad(k.gp, k.xp)
+	k.m.Grad(k.gm, k.xm)
 	// M·∂E_M/∂θ_j = ∇ψ(θ_j).
 	mm := float64(k.m.width)
 	c := 2 / k.eta
@@ -780,7 +757,7 @@ func (k *kinetic) warmup(theta, u []float64, warm int, st *KineticStep, notify f
 	var loss [3]float64
 	for i := 0; ; i++ {
 		cur := it[i%3]
-		loss[i%3] = k.grad(k.gp, cur)
+		loss[i%3] = k.m.Grad(k.gp, cur)
 		if i >= 2 {
 			j := i - 2 // the step whose three iterates are now known
 			x0, x1, x2 := it[j%3], it[(j+1)%3], it[(j+2)%3]
@@ -810,7 +787,7 @@ func (k *kinetic) losses(theta, u []float64) (float64, float64) {
 		k.xp[i] = t + u[i]
 		k.xm[i] = t - u[i]
 	}
-	return k.loss(k.xp), k.loss(k.xm)
+	return k.m.Loss(k.xp), k.m.Loss(k.xm)
 }
 
 // free returns F[ρ] = L_sym − (1/η)(1/M)Σ|u_j|².

@@ -23,7 +23,6 @@ const (
 	scalarSteps    = "steps"
 	scalarWarmup   = "warmup"
 	scalarFloor    = "floor_work"
-	scalarUStat    = "u_statistic"
 	blobODESolver  = "ode_solver"
 	kineticRecords = 10 // the series of a KineticRun, in the order of kineticSeries
 )
@@ -117,7 +116,6 @@ func (k *kinetic) save(next, warm int, y []float64, floorWork float64, run *Kine
 			scalarWidth:  float64(k.m.width),
 			scalarFloor:  floorWork,
 			scalarWarmup: float64(warm),
-			scalarUStat:  boolScalar(k.ustat),
 		},
 		RNG:   rng,
 		Blobs: map[string][]byte{blobODESolver: sv},
@@ -151,8 +149,6 @@ func (k *kinetic) restore(ck *Checkpoint, y []float64, run *KineticRun, src *ran
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint of %g particles, this simulation has %d", ck.Scalars[scalarWidth], k.m.width)
 	case ck.Scalars[scalarEta] != k.eta:
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint at η = %g, this simulation has η = %g", ck.Scalars[scalarEta], k.eta)
-	case ck.Scalars[scalarUStat] != boolScalar(k.ustat):
-		return 0, 0, fmt.Errorf("eos: kinetic checkpoint with UStatistic = %v, this simulation has %v", ck.Scalars[scalarUStat] == 1, k.ustat)
 	case ck.Scalars[scalarWarmup] != float64(warm):
 		return 0, 0, fmt.Errorf("eos: kinetic checkpoint with a warm-up of %g steps, this simulation has %d", ck.Scalars[scalarWarmup], warm)
 	case next <= warm || next > steps:
@@ -233,12 +229,4 @@ func (r *MeanFieldRun) UnmarshalBinary(b []byte) error {
 	}
 	*r = got
 	return nil
-}
-
-// boolScalar stores a flag among a checkpoint's numbers.
-func boolScalar(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
 }

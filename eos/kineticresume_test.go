@@ -53,7 +53,6 @@ func TestKineticResume(t *testing.T) {
 	}{
 		{"warm-up start, sharpness", KineticSettings{Steps: 60, Seed: 3, EigEvery: 7}, []int{21, 40}},
 		{"floor start", KineticSettings{Steps: 60, Seed: 2, Warmup: -1, NoiseFloor: 1e-3}, []int{1, 33}},
-		{"U-statistic", KineticSettings{Steps: 60, Seed: 4, UStatistic: true, Quadrature: QuasiRandom}, []int{30}},
 	} {
 		want, err := RunKinetic(m, regimeEta, &tc.set)
 		if err != nil {
@@ -158,10 +157,6 @@ func TestKineticResumeRefused(t *testing.T) {
 			_, err := RunKinetic(m, regimeEta, &KineticSettings{Steps: 40, EigEvery: 2, Resume: kinCk})
 			return err
 		}, "no eigensolver state"},
-		{"kinetic: U-statistic", func() error {
-			_, err := RunKinetic(m, regimeEta, &KineticSettings{Steps: 40, UStatistic: true, Resume: kinCk})
-			return err
-		}, "UStatistic = false"},
 		{"kinetic: a GD checkpoint", func() error {
 			_, err := RunKinetic(m, regimeEta, &KineticSettings{Steps: 40, Resume: gdCk})
 			return err
