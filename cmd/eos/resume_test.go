@@ -145,21 +145,8 @@ func TestGDSignal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the eos binary and runs it for seconds")
 	}
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("no go tool to build eos with")
-	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "eos")
-	// The binary must multiply matrices with the BLAS this test runs on, or
-	// its trace differs from the in-process reference in the last digits.
-	tags := ""
-	if eos.BLASBackend == "openblas" {
-		tags = "openblas"
-	}
-	if out, err := exec.Command(gotool, "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildEOS(t, tmp)
 	// Long enough that the signal, sent once the first checkpoint is on
 	// disk, arrives well before the end.
 	args := []string{"--target", "6,1", "--steps", "20000", "--checkpoint-every", "500"}
@@ -225,5 +212,89 @@ func TestGDSignal(t *testing.T) {
 				t.Errorf("resumed trace.csv (%d bytes) differs from the uninterrupted one (%d bytes)", len(got), len(want))
 			}
 		})
+	}
+}
+
+// buildEOS builds the eos binary into dir, skipping t when no go tool is
+// found.
+func buildEOS(t *testing.T, dir string) string {
+	t.Helper()
+	gotool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go tool to build eos with")
+	}
+	bin := filepath.Join(dir, "eos")
+	// The binary must multiply matrices with the BLAS this test runs on, or
+	// its outputs differ from the in-process reference in the last digits.
+	tags := ""
+	if eos.BLASBackend == "openblas" {
+		tags = "openblas"
+	}
+	if out, err := exec.Command(gotool, "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// TestModelSignal sends SIGINT to a built eos model: it must stop with
+// status 130, the rows so far and a checkpoint, and --resume must finish
+// every output byte for byte as the run that was not stopped.
+func TestModelSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the eos binary and runs it for seconds")
+	}
+	tmp := t.TempDir()
+	bin := buildEOS(t, tmp)
+	args := []string{"--target", "5.5,1", "--eta", "0.077", "--start", "20", "--steps", "30000", "--eig-every", "-1", "--checkpoint-every", "1000"}
+	ref := filepath.Join(tmp, "ref")
+	if code, _, stderr := eosRun(t, append([]string{"model", "--out", ref, "--quiet"}, args...)...); code != exitOK {
+		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
+	}
+	dir := filepath.Join(tmp, "run")
+	var stderr bytes.Buffer
+	cmd := exec.Command(bin, append([]string{"model", "--out", dir, "--quiet"}, args...)...)
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(dir, checkpointName)); err == nil {
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("eos ended (%v) before its first checkpoint: %s", err, &stderr)
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("no checkpoint within a minute")
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	if got := cmd.ProcessState.ExitCode(); got != exitInterrupted {
+		t.Fatalf("exit status %d, want %d; stderr: %s", got, exitInterrupted, &stderr)
+	}
+	if !strings.Contains(stderr.String(), "eos model --resume "+dir) {
+		t.Errorf("message %q does not say how to resume", &stderr)
+	}
+	_, rows := readCSV(t, filepath.Join(dir, "model.csv"))
+	if len(rows) == 0 || len(rows) >= 30000 {
+		t.Errorf("interrupted model.csv has %d rows, want some but not all of 30000", len(rows))
+	}
+	if code, _, stderr := eosRun(t, "model", "--resume", dir); code != exitOK {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"model.csv", "gd.csv", "summary.json"} {
+		want, _ := os.ReadFile(filepath.Join(ref, f))
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); len(want) == 0 || !bytes.Equal(got, want) {
+			t.Errorf("resumed %s (%d bytes) differs from the uninterrupted one (%d bytes)", f, len(got), len(want))
+		}
 	}
 }
