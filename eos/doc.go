@@ -21,4 +21,13 @@
 // the effective model in symmetrised and covariance form, the gradient and
 // central flows as baselines, and the mean-field (kinetic) description of wide
 // two-layer networks. Parameters are flat []float64 vectors throughout.
+//
+// Long runs can be stopped and resumed so that what they record afterwards
+// is identical, bit for bit, to what the uninterrupted run records: GD
+// through GDSettings.Checkpointer and Resume, Compare, RunMeanFieldGD and
+// RunKinetic through the Checkpoint and Resume fields of their settings.
+// Each produces a Checkpoint (a single file, written atomically, with a
+// checksum) holding the iterate or the particles, the eigensolver's warm
+// start, the integrator's step-size memory, the flow's state (every Flow of
+// the package implements encoding.BinaryMarshaler) and the record so far.
 package eos
