@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -369,6 +370,107 @@ func TestKineticLimitLong(t *testing.T) {
 	}
 	if e := relErr(warm256.LateLoss, gd[0].LateLoss); !(e < 0.01) {
 		t.Errorf("kinetic run from GD's own neurons (M = N = 256) misses GD's late loss by %.3g ≥ 1 %%", e)
+	}
+}
+
+// TestKineticExtrapolationLong asks whether the error of kinetic runs with
+// M = 512 particles against GD at N = 4096 (TestKineticLimitLong: +3.5 % to
+// +6.5 % on average per quadrature) is a smooth bias in M that
+// extrapolation in M removes, as it would be if the late loss of M
+// particles were L∞ + c/M^p. For each of three seeds of the IID and the
+// quasi-random quadrature it runs the M = 512 draw and its nested prefixes
+// of M = 128 and 256 particles (each a sample of the initial law of its
+// own), and extrapolates: Richardson with p = 1 (2L₅₁₂ − L₂₅₆), p = 2
+// ((4L₅₁₂ − L₂₅₆)/3), and Aitken's Δ², which estimates p from the three.
+// The cost is 1.5 (Richardson) or 1.75 (Aitken) M = 512 runs.
+//
+// It runs only with EOS_LONG=1: about 30 minutes of CPU (18 minutes of
+// wall time on two cores).
+//
+// Measured (errors against GD at N = 4096, late loss 4.2231e-3): M = 128:
+// +7.8 % to +35.7 %; M = 256: +2.7 % to +24.5 %; M = 512: +0.4 % to
+// +7.7 % (1 of 6 within 2 %). The error does not fall like c/M^p, which
+// would take the same fraction 1 − 2^−p of it at each doubling (50 % for
+// p = 1, 75 % for p = 2): from M = 128 to 256 the fraction ranges from
+// −14 % (a rise, IID seed 1) to 66 %, from 256 to 512 from 9 % to 98 %. So
+// the extrapolations scatter: p = 1 gives −21 % to +2.2 % (2 of 6 within
+// 2 %), p = 2 −6.8 % to +5.0 % (3 of 6), Aitken −13 % to +33 % (0 of 6).
+// Every run lies above GD at N = 4096: the finite-M error
+// is a positive, seed-dependent excess with a spread about as large as its
+// mean, not a bias that a better quadrature or an extrapolation in M
+// removes at these sizes.
+//
+// Also measured once, with particles moved by the U-statistic risk
+// E_U = (M/(M−1))E − S/(M(M−1)), which removes each particle's action on
+// itself (commit 27f6270, since removed): E_U is unbounded below (a
+// neuron with large output weights lowers it), and all six M = 512 runs
+// ran away, to a late "loss" of about −230.
+func TestKineticExtrapolationLong(t *testing.T) {
+	if os.Getenv("EOS_LONG") != "1" {
+		t.Skip("set EOS_LONG=1 for the extrapolation in M (about 30 CPU minutes)")
+	}
+	const steps, sub = 4000, 1
+	ms := []int{128, 256, 512}
+	type draw struct {
+		q    Quadrature
+		seed uint64
+	}
+	var draws []draw
+	for _, seed := range []uint64{1, 2, 3} {
+		draws = append(draws, draw{IID, seed}, draw{QuasiRandom, seed})
+	}
+	var gd *MeanFieldRun
+	jobs := []kineticJob{{"GD N=4096", func() error {
+		r, err := RunMeanFieldGD(regimeNet(t, 4096), regimeEta, &MeanFieldGDSettings{Steps: steps, Seed: 1})
+		gd = r
+		return err
+	}}}
+	runs := make([][]*KineticRun, len(draws))
+	for d, dr := range draws {
+		runs[d] = make([]*KineticRun, len(ms))
+		big := regimeNet(t, ms[len(ms)-1])
+		full := make([]float64, big.Dim())
+		big.Sample(full, dr.q, false, rand.New(rand.NewPCG(dr.seed, 0)))
+		for i, m := range ms {
+			net := regimeNet(t, m)
+			theta0 := slices.Clone(full[:net.Dim()])
+			jobs = append(jobs, kineticJob{fmt.Sprintf("kinetic M=%d %v seed %d", m, dr.q, dr.seed), func() error {
+				r, err := RunKinetic(net, regimeEta, &KineticSettings{Steps: steps, Substeps: sub, Theta0: theta0, Seed: dr.seed})
+				runs[d][i] = r
+				return err
+			}})
+		}
+	}
+	runJobs(t, jobs)
+
+	ref := gd.LateLoss
+	e := func(l float64) float64 { return l/ref - 1 }
+	t.Logf("GD N=4096: late loss %.6g; errors relative to it:", ref)
+	t.Logf("%-6s %4s %9s %9s %9s %9s %9s %9s", "draw", "seed", "M=128", "M=256", "M=512", "R p=1", "R p=2", "Aitken")
+	within := map[string]int{}
+	for d, dr := range draws {
+		l := make([]float64, len(ms))
+		for i, r := range runs[d] {
+			l[i] = r.LateLoss
+			if !(r.EnergyIdentityRelErr < 1e-3) {
+				t.Errorf("%v seed %d M=%d: energy identity error %.3g ≥ 1e-3", dr.q, dr.seed, ms[i], r.EnergyIdentityRelErr)
+			}
+			// The finding above: finite-M runs lie above the wide GD run.
+			if !(l[i] > ref) {
+				t.Errorf("%v seed %d M=%d: late loss %.6g not above GD N=4096's %.6g", dr.q, dr.seed, ms[i], l[i], ref)
+			}
+		}
+		d1, d2 := l[1]-l[2], l[0]-l[1]
+		est := map[string]float64{"M=512": l[2], "R p=1": 2*l[2] - l[1], "R p=2": (4*l[2] - l[1]) / 3, "Aitken": l[2] - d1*d1/(d2-d1)}
+		for k, v := range est {
+			if math.Abs(e(v)) <= 0.02 {
+				within[k]++
+			}
+		}
+		t.Logf("%-6v %4d %+9.4f %+9.4f %+9.4f %+9.4f %+9.4f %+9.4f", dr.q, dr.seed, e(l[0]), e(l[1]), e(l[2]), e(est["R p=1"]), e(est["R p=2"]), e(est["Aitken"]))
+	}
+	for _, k := range []string{"M=512", "R p=1", "R p=2", "Aitken"} {
+		t.Logf("%s within 2 %% of GD N=4096 in %d of %d draws", k, within[k], len(draws))
 	}
 }
 
