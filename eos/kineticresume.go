@@ -187,14 +187,17 @@ func (k *kinetic) restore(ck *Checkpoint, y []float64, run *KineticRun, src *ran
 	return next, ck.Scalars[scalarFloor], nil
 }
 
-// meanFieldRunVersion is the version of the encoding of
-// MeanFieldRun.MarshalBinary.
+// meanFieldRunVersion is the version of the encoding of MarshalMeanFieldRun.
 const meanFieldRunVersion = 1
 
-// MarshalBinary encodes the record, every field bit for bit, so that a
-// completed run can be stored beside a later one (eos kinetic keeps its GD
-// run in the kinetic simulation's checkpoints) and read back whole.
-func (r *MeanFieldRun) MarshalBinary() ([]byte, error) {
+// MarshalMeanFieldRun encodes the record r, every field bit for bit, so
+// that a completed run can be stored beside a later one (eos kinetic keeps
+// its GD run in the kinetic simulation's checkpoints) and read back whole
+// by UnmarshalMeanFieldRun. These are functions, not MarshalBinary and
+// UnmarshalBinary methods, so that encoding/gob (report.Memo) keeps
+// encoding a *MeanFieldRun field by field: gob fails on a pointer-receiver
+// binary marshaller reached through a pointer to a pointer.
+func MarshalMeanFieldRun(r *MeanFieldRun) []byte {
 	var e encoder
 	e.str("MeanFieldRun")
 	e.u32(meanFieldRunVersion)
@@ -206,27 +209,26 @@ func (r *MeanFieldRun) MarshalBinary() ([]byte, error) {
 	for _, v := range [...][]float64{r.Loss, r.LossMean2, r.Sharpness, r.Theta0, r.Final, r.Theta, r.U} {
 		e.floats(v)
 	}
-	return e.b, nil
+	return e.b
 }
 
-// UnmarshalBinary decodes a record encoded by MarshalBinary into r. It
-// returns an error, and leaves r unchanged, when b is not such a record.
-func (r *MeanFieldRun) UnmarshalBinary(b []byte) error {
+// UnmarshalMeanFieldRun decodes a record encoded by MarshalMeanFieldRun. It
+// returns an error when b is not such a record.
+func UnmarshalMeanFieldRun(b []byte) (*MeanFieldRun, error) {
 	d := decoder{b: b}
 	if tag, v := d.str(), d.u32(); d.err == nil && (tag != "MeanFieldRun" || v != meanFieldRunVersion) {
-		return fmt.Errorf("eos: not a MeanFieldRun of version %d (%q version %d)", meanFieldRunVersion, tag, v)
+		return nil, fmt.Errorf("eos: not a MeanFieldRun of version %d (%q version %d)", meanFieldRunVersion, tag, v)
 	}
-	var got MeanFieldRun
-	got.Width, got.Eta, got.P, got.LateWindow, got.LateLoss = d.int(), d.f64(), d.int(), d.int(), d.f64()
-	for _, v := range [...]*[]float64{&got.Loss, &got.LossMean2, &got.Sharpness, &got.Theta0, &got.Final, &got.Theta, &got.U} {
+	var r MeanFieldRun
+	r.Width, r.Eta, r.P, r.LateWindow, r.LateLoss = d.int(), d.f64(), d.int(), d.int(), d.f64()
+	for _, v := range [...]*[]float64{&r.Loss, &r.LossMean2, &r.Sharpness, &r.Theta0, &r.Final, &r.Theta, &r.U} {
 		*v = d.floats()
 	}
 	if err := d.finish("MeanFieldRun"); err != nil {
-		return err
+		return nil, err
 	}
-	if got.Width < 1 || got.P < 1 || len(got.U)%got.P != 0 {
-		return fmt.Errorf("eos: MeanFieldRun malformed (width %d, %d parameters per neuron, %d oscillation numbers)", got.Width, got.P, len(got.U))
+	if r.Width < 1 || r.P < 1 || len(r.U)%r.P != 0 {
+		return nil, fmt.Errorf("eos: MeanFieldRun malformed (width %d, %d parameters per neuron, %d oscillation numbers)", r.Width, r.P, len(r.U))
 	}
-	*r = got
-	return nil
+	return &r, nil
 }

@@ -185,12 +185,9 @@ func TestMeanFieldRunEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := run.MarshalBinary()
+	b := MarshalMeanFieldRun(run)
+	got, err := UnmarshalMeanFieldRun(b)
 	if err != nil {
-		t.Fatal(err)
-	}
-	var got MeanFieldRun
-	if err := got.UnmarshalBinary(b); err != nil {
 		t.Fatal(err)
 	}
 	// Oracle: the encoded record, field by field and bit by bit.
@@ -200,7 +197,7 @@ func TestMeanFieldRunEncoding(t *testing.T) {
 		t.Error("decoded record differs from the encoded one")
 	}
 	for n := range len(b) {
-		if err := got.UnmarshalBinary(b[:n]); err == nil {
+		if _, err := UnmarshalMeanFieldRun(b[:n]); err == nil {
 			t.Fatalf("record truncated to %d of %d bytes accepted", n, len(b))
 		}
 	}

@@ -1,11 +1,17 @@
 package report
 
 import (
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/eoskit/eoskit/data"
+	"github.com/eoskit/eoskit/eos"
 )
 
 // memoValue has the shapes the notebooks store: floats with NaN gaps,
@@ -138,5 +144,69 @@ func TestMemoOutsideNotebook(t *testing.T) {
 	}
 	if calls != 3 {
 		t.Errorf("%d computations, want 3", calls)
+	}
+}
+
+// TestMemoEOSRecords stores and reloads the records the notebooks memoise.
+// encoding/gob must be able to encode them (it panics, for one, on a
+// pointer-receiver binary marshaller reached through a double pointer);
+// oracle: the records before storing, compared as gob sees them.
+func TestMemoEOSRecords(t *testing.T) {
+	t.Setenv("GONB_TMP_DIR", t.TempDir())
+	set, err := data.Teacher(&data.Options{N: 20, InputDim: 3, TeacherWidth: 2, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := eos.NewMeanField(set.X, set.Y, &eos.MeanFieldConfig{Width: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gd, err := eos.RunMeanFieldGD(m, 0.5, &eos.MeanFieldGDSettings{Steps: 10, EigEvery: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kin, err := eos.RunKinetic(m, 0.5, &eos.KineticSettings{Steps: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := eos.NewMatFact(2, eos.DiagTarget(5.5, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x0 := make([]float64, p.Dim())
+	p.Init(x0, rand.New(rand.NewPCG(1, 2)))
+	flow, err := eos.NewFreeEnergyFlow(p, 0.077, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp, err := eos.Compare(p, x0, 0.077, flow, &eos.CompareSettings{Start: 5, Steps: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMemoRoundTrip(t, "gd", gd)
+	checkMemoRoundTrip(t, "kinetic", kin)
+	checkMemoRoundTrip(t, "comparisons", []*eos.Comparison{cmp})
+}
+
+// checkMemoRoundTrip memoises v under key, reloads it, and fails t unless
+// the reloaded value encodes to the same gob bytes.
+func checkMemoRoundTrip[T any](t *testing.T, key string, v T) {
+	t.Helper()
+	if _, err := Memo(key, func() (T, error) { return v, nil }); err != nil {
+		t.Fatalf("%s: storing: %v", key, err)
+	}
+	got, err := Memo(key, func() (T, error) { t.Fatalf("%s: computed again instead of reloaded", key); return v, nil })
+	if err != nil {
+		t.Fatalf("%s: reloading: %v", key, err)
+	}
+	var a, b bytes.Buffer
+	if err := gob.NewEncoder(&a).Encode(&v); err != nil {
+		t.Fatal(err)
+	}
+	if err := gob.NewEncoder(&b).Encode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("%s: reloaded value differs from the stored one", key)
 	}
 }

@@ -148,8 +148,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			gset.Resume = ck
 			fmt.Fprintf(stderr, "eos kinetic: resuming %s in GD at step %d: %s\n", dir, ck.Step, what)
 		case "kinetic":
-			gd = &eos.MeanFieldRun{}
-			if err := gd.UnmarshalBinary(ck.Recorder); err != nil {
+			if gd, err = eos.UnmarshalMeanFieldRun(ck.Recorder); err != nil {
 				return bad(err)
 			}
 			if gd.Width != o.width || gd.Eta != o.eta || len(gd.Loss) != o.steps+1 {
@@ -214,9 +213,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// gd.csv as GD wrote it, should a kill have taken it.
 		return err
 	}
-	if ckp.recorder, err = gd.MarshalBinary(); err != nil {
-		return err
-	}
+	ckp.recorder = eos.MarshalMeanFieldRun(gd)
 
 	progress := &kineticProgress{w: stderr, quiet: rf.quiet, every: max(1, o.steps/10)}
 	kset.Observer = progress.observe
