@@ -400,3 +400,16 @@ func loadRunCheckpoint(dir string) (ck *eos.Checkpoint, bad func(error) error, e
 	}
 	return ck, bad, nil
 }
+
+// onFirstStep calls fn when the run observes its first step: a resume is
+// announced once the library has accepted its checkpoint, not before a
+// refusal.
+type onFirstStep struct{ fn func() }
+
+func (o *onFirstStep) Observe(*eos.Step) error {
+	if o.fn != nil {
+		o.fn()
+		o.fn = nil
+	}
+	return nil
+}

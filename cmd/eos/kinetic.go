@@ -134,6 +134,9 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// gd is the completed GD run when the checkpoint is the simulation's.
 	var gd *eos.MeanFieldRun
 	var badCheckpoint func(error) error
+	// announce, if set, says that the simulation resumes, at its first
+	// step, once its checkpoint was accepted.
+	var announce func()
 	if dir != "" {
 		ck, bad, err := loadRunCheckpoint(dir)
 		if err != nil {
@@ -146,7 +149,9 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		switch ck.Kind {
 		case "meanfield-gd":
 			gset.Resume = ck
-			fmt.Fprintf(stderr, "eos kinetic: resuming %s in GD at step %d: %s\n", dir, ck.Step, what)
+			gset.Observers = []eos.Observer{&onFirstStep{func() {
+				fmt.Fprintf(stderr, "eos kinetic: resuming %s in GD at step %d: %s\n", dir, ck.Step, what)
+			}}}
 		case "kinetic":
 			if gd, err = eos.UnmarshalMeanFieldRun(ck.Recorder); err != nil {
 				return bad(err)
@@ -155,7 +160,9 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				return bad(fmt.Errorf("holds a GD run of width %d, η = %g, %d steps, not of this run", gd.Width, gd.Eta, len(gd.Loss)-1))
 			}
 			kset.Resume = ck
-			fmt.Fprintf(stderr, "eos kinetic: resuming %s in the kinetic simulation at step %d: %s\n", dir, ck.Step, what)
+			announce = func() {
+				fmt.Fprintf(stderr, "eos kinetic: resuming %s in the kinetic simulation at step %d: %s\n", dir, ck.Step, what)
+			}
 		default:
 			return bad(fmt.Errorf("checkpoint of a %q run, not of eos kinetic", ck.Kind))
 		}
@@ -185,7 +192,7 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 	if gd == nil {
 		if !rf.quiet {
-			gset.Observers = []eos.Observer{&eos.Printer{Writer: stderr}}
+			gset.Observers = append(gset.Observers, &eos.Printer{Writer: stderr})
 		}
 		var err error
 		gd, err = eos.RunMeanFieldGD(net, o.eta, gset)
@@ -216,7 +223,13 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ckp.recorder = eos.MarshalMeanFieldRun(gd)
 
 	progress := &kineticProgress{w: stderr, quiet: rf.quiet, every: max(1, o.steps/10)}
-	kset.Observer = progress.observe
+	kset.Observer = func(s *eos.KineticStep) error {
+		if announce != nil {
+			announce()
+			announce = nil
+		}
+		return progress.observe(s)
+	}
 	kin, err := eos.RunKinetic(pnet, o.eta, kset)
 	if kin == nil {
 		return refused(err)

@@ -130,8 +130,10 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err := removeStaleTemps(dir, modelFiles); err != nil {
 			return err
 		}
-		fmt.Fprintf(stderr, "eos model: resuming %s at GD step %d: %s, η = %g, the %s flow from step %d for %d steps\n",
-			dir, ck.Step, b.what, pf.eta, flow.Name(), o.start, pf.steps)
+		cset.GD.Observers = []eos.Observer{&onFirstStep{func() {
+			fmt.Fprintf(stderr, "eos model: resuming %s at GD step %d: %s, η = %g, the %s flow from step %d for %d steps\n",
+				dir, ck.Step, b.what, pf.eta, flow.Name(), o.start, pf.steps)
+		}}}
 	} else {
 		if err := prepareOut(rf.out, rf.force, modelFiles); err != nil {
 			return err
@@ -145,7 +147,7 @@ func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			b.what, pf.eta, o.start, flow.Name(), pf.steps)
 	}
 	if !rf.quiet {
-		cset.GD.Observers = []eos.Observer{&eos.Printer{Writer: stderr}}
+		cset.GD.Observers = append(cset.GD.Observers, &eos.Printer{Writer: stderr})
 	}
 	cmp, runErr := eos.Compare(b.p, b.x0, pf.eta, flow, cset)
 	if cmp == nil {

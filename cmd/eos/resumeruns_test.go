@@ -77,6 +77,9 @@ func checkResumed(t *testing.T, command string, files []string, tc resumeCase) {
 	if code != exitOK {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
 	}
+	if !strings.Contains(stderr, "resuming "+dir) {
+		t.Errorf("the resume does not say it resumes: %q", stderr)
+	}
 	for _, f := range stale {
 		if _, err := os.Stat(filepath.Join(dir, f)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("stale temporary file %s left after the resume (%v)", f, err)
@@ -153,6 +156,9 @@ func checkResumeRefused(t *testing.T, command string, args []string, interrupt i
 			}
 			if !strings.Contains(stderr, want) {
 				t.Errorf("message %q does not name %s", stderr, want)
+			}
+			if strings.Contains(stderr, "resuming") {
+				t.Errorf("a refused resume says it resumes: %q", stderr)
 			}
 			if after := snapshotDir(t, dir); after != before {
 				t.Error("a refused resume changed the run directory")
