@@ -40,6 +40,35 @@ func (c *checkpointFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.resume, "resume", "", "continue the run in this directory from its checkpoint, with the flags recorded in its config.json; the trace ends as if the run had not stopped")
 }
 
+// resumable is the options of a command whose runs can be resumed.
+type resumable interface {
+	flags() (*runFlags, *checkpointFlags)
+}
+
+// parseResumable parses args into the flag set newFlags makes for the
+// command. With --resume DIR it parses instead, into a fresh flag set, the
+// flags recorded in DIR/config.json (recordedFlags) and points --out at
+// DIR. It returns the flag set, the options and DIR, "" for a new run.
+func parseResumable[O resumable](command string, newFlags func() (*flag.FlagSet, O), args []string) (*flag.FlagSet, O, string, error) {
+	fs, o := newFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return fs, o, "", err
+	}
+	_, cf := o.flags()
+	dir := cf.resume
+	if dir == "" {
+		return fs, o, "", nil
+	}
+	given := fs
+	fs, o = newFlags()
+	if err := recordedFlags(fs, given, command, dir); err != nil {
+		return fs, o, "", err
+	}
+	rf, _ := o.flags()
+	rf.out = dir
+	return fs, o, dir, nil
+}
+
 func (c *checkpointFlags) validate() error {
 	if c.every < 0 {
 		return usagef("--checkpoint-every %d: must be ≥ 0 (0: only when interrupted)", c.every)
@@ -228,55 +257,41 @@ func (r *gdRecord) unmarshal(b []byte) error {
 	return nil
 }
 
-// gdCheckpointer saves the checkpoints of eos gd: every `every` steps when
-// every > 0, and when ctx is done (SIGINT, SIGTERM), after which it stops
-// the run with an error wrapping errInterrupted. The trace is flushed and
-// synced to disk before the checkpoint that records its length is saved,
-// so that the checkpoint on disk never refers to bytes that are not.
+// gdCheckpointer saves the checkpoints of eos gd, when its runCheckpointer
+// says so. The trace is flushed and synced to disk before the checkpoint
+// that records its length is saved, so that the checkpoint on disk never
+// refers to bytes that are not.
 type gdCheckpointer struct {
-	ctx     context.Context
-	every   int
-	path    string
-	eta     float64
-	trace   *traceWriter
-	csv     *eos.CSVWriter
-	tail    *lastLosses
-	lz      *eos.Lanczos // nil when the sharpness is not measured
-	stopped int          // the step before which the run was interrupted
+	runCheckpointer
+	eta   float64
+	trace *traceWriter
+	csv   *eos.CSVWriter
+	tail  *lastLosses
+	lz    *eos.Lanczos // nil when the sharpness is not measured
 }
 
 func (c *gdCheckpointer) Checkpoint(s *eos.GDState) error {
-	if c.ctx.Err() != nil {
-		if err := c.save(s); err != nil {
-			return fmt.Errorf("interrupted, but the checkpoint could not be saved: %w", err)
-		}
-		c.stopped = s.K
-		return errInterrupted
-	}
-	if c.every > 0 && s.K%c.every == 0 {
-		return c.save(s)
-	}
-	return nil
+	return c.checkpoint(s.K, func() (*eos.Checkpoint, error) { return c.save(s) })
 }
 
-func (c *gdCheckpointer) save(s *eos.GDState) error {
+func (c *gdCheckpointer) save(s *eos.GDState) (*eos.Checkpoint, error) {
 	if err := c.csv.FlushBuffer(); err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.trace.f.Sync(); err != nil {
-		return err
+		return nil, err
 	}
 	csv, err := c.csv.MarshalBinary()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rec := gdRecord{offset: c.trace.n, crc: c.trace.crc, csv: csv, tail: c.tail.losses()}
 	ck, err := eos.NewGDCheckpoint(s, c.lz, rec.marshal())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ck.Scalars["eta"] = c.eta
-	return ck.Save(c.path)
+	return ck, nil
 }
 
 // restore loads the checkpoint of the run in dir and puts the checkpointer's
@@ -285,18 +300,11 @@ func (c *gdCheckpointer) save(s *eos.GDState) error {
 // check is made before the trace is cut, and a checkpoint or trace that is
 // missing, malformed or from another run is a usage error naming the file.
 func (c *gdCheckpointer) restore(dir string, p eos.Problem, steps int) (*eos.GDState, error) {
-	path := c.path
-	bad := func(format string, args ...any) error {
-		msg := strings.TrimPrefix(fmt.Sprintf(format, args...), "eos: ")
-		return usagef("%s: %s; start the run again with eos rerun %s", path, msg, dir)
+	ck, badCheckpoint, err := loadRunCheckpoint(dir)
+	if err != nil {
+		return nil, err
 	}
-	ck, err := eos.LoadCheckpoint(path)
-	switch {
-	case errors.Is(err, os.ErrNotExist):
-		return nil, usagef("%s does not exist: the run completed or diverged, or was killed before its first checkpoint (--checkpoint-every); start it again with eos rerun %s", path, dir)
-	case err != nil:
-		return nil, usagef("%s; start the run again with eos rerun %s", strings.TrimPrefix(err.Error(), "eos: "), dir)
-	}
+	bad := func(format string, args ...any) error { return badCheckpoint(fmt.Errorf(format, args...)) }
 	st, err := ck.GDState()
 	if err != nil {
 		return nil, bad("%v", err)
@@ -349,7 +357,8 @@ type runCheckpointer struct {
 	every int
 	path  string
 	// recorder, if not nil, is stored as the checkpoint's Recorder: what
-	// the command keeps besides the library's state.
+	// the command keeps besides the library's state (eos gd's save sets
+	// its own).
 	recorder []byte
 	stopped  int // the step before which the run was interrupted
 }
@@ -361,7 +370,9 @@ func (c *runCheckpointer) checkpoint(k int, save func() (*eos.Checkpoint, error)
 	}
 	ck, err := save()
 	if err == nil {
-		ck.Recorder = c.recorder
+		if c.recorder != nil {
+			ck.Recorder = c.recorder
+		}
 		err = ck.Save(c.path)
 	}
 	if !interrupted {
@@ -413,3 +424,7 @@ func (o *onFirstStep) Observe(*eos.Step) error {
 	}
 	return nil
 }
+
+func (o *gdOptions) flags() (*runFlags, *checkpointFlags)      { return &o.rf, &o.cf }
+func (o *modelOptions) flags() (*runFlags, *checkpointFlags)   { return &o.rf, &o.cf }
+func (o *kineticOptions) flags() (*runFlags, *checkpointFlags) { return &o.rf, &o.cf }

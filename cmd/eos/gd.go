@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 
 	"github.com/eoskit/eoskit/eos"
@@ -67,18 +66,9 @@ func newGDFlags() (*flag.FlagSet, *gdOptions) {
 // had not stopped. A run that completes or diverges removes its checkpoint,
 // which could resume nothing.
 func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, o := newGDFlags()
-	if err := parseFlags(fs, args); err != nil {
+	fs, o, dir, err := parseResumable("gd", newGDFlags, args)
+	if err != nil {
 		return err
-	}
-	dir := o.cf.resume
-	if dir != "" {
-		given := fs
-		fs, o = newGDFlags()
-		if err := recordedFlags(fs, given, "gd", dir); err != nil {
-			return err
-		}
-		o.rf.out = dir
 	}
 	pf, rf := &o.pf, &o.rf
 	if err := pf.validate(); err != nil {
@@ -105,7 +95,7 @@ func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tw := &traceWriter{}
 	csv := eos.NewCSVWriter(tw)
 	tail := &lastLosses{n: 100}
-	ck := &gdCheckpointer{ctx: ctx, every: o.cf.every, path: filepath.Join(rf.out, checkpointName), eta: pf.eta,
+	ck := &gdCheckpointer{runCheckpointer: runCheckpointer{ctx: ctx, every: o.cf.every, path: filepath.Join(rf.out, checkpointName)}, eta: pf.eta,
 		trace: tw, csv: csv, tail: tail, lz: lz}
 	var resume *eos.GDState
 	if dir != "" {
@@ -154,7 +144,7 @@ func runGD(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		// resume once the cause is fixed.
 		return fmt.Errorf("%w (trace up to the last finite step kept in %s)", runErr, tracePath)
 	}
-	if err := os.Remove(ck.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := ck.remove(); err != nil {
 		return err
 	}
 	if runErr != nil {

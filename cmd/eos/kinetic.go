@@ -92,18 +92,9 @@ func (o *kineticOptions) validate() error {
 // 130; --resume continues it so that every output ends byte for byte as if
 // it had not stopped. --checkpoint-every K saves every K steps of each.
 func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, o := newKineticFlags()
-	if err := parseFlags(fs, args); err != nil {
+	fs, o, dir, err := parseResumable("kinetic", newKineticFlags, args)
+	if err != nil {
 		return err
-	}
-	dir := o.cf.resume
-	if dir != "" {
-		given := fs
-		fs, o = newKineticFlags()
-		if err := recordedFlags(fs, given, "kinetic", dir); err != nil {
-			return err
-		}
-		o.rf.out = dir
 	}
 	if err := o.validate(); err != nil {
 		return err
@@ -248,11 +239,8 @@ func runKinetic(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := ckp.remove(); err != nil {
 		return err
 	}
-	var buf bytes.Buffer
-	if err := pnet.WriteParticles(&buf, kin.Theta, kin.U); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(rf.out, "particles.csv"), buf.Bytes()); err != nil {
+	particles := func(w io.Writer) error { return pnet.WriteParticles(w, kin.Theta, kin.U) }
+	if err := writeRunCSV(filepath.Join(rf.out, "particles.csv"), particles); err != nil {
 		return err
 	}
 	cmp := eos.CompareKinetic(gd, kin)

@@ -54,18 +54,9 @@ func newModelFlags() (*flag.FlagSet, *modelOptions) {
 // byte as if it had not stopped. --checkpoint-every K saves every K GD
 // steps, for runs that may be killed outright.
 func runModel(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs, o := newModelFlags()
-	if err := parseFlags(fs, args); err != nil {
+	fs, o, dir, err := parseResumable("model", newModelFlags, args)
+	if err != nil {
 		return err
-	}
-	dir := o.cf.resume
-	if dir != "" {
-		given := fs
-		fs, o = newModelFlags()
-		if err := recordedFlags(fs, given, "model", dir); err != nil {
-			return err
-		}
-		o.rf.out = dir
 	}
 	pf, rf := &o.pf, &o.rf
 	if err := pf.validate(); err != nil {

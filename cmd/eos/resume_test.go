@@ -166,39 +166,13 @@ func TestGDSignal(t *testing.T) {
 	} {
 		t.Run(tc.sig.String(), func(t *testing.T) {
 			dir := filepath.Join(tmp, strings.ReplaceAll(tc.sig.String(), " ", "-"))
-			var stderr bytes.Buffer
-			cmd := exec.Command(bin, append([]string{"gd", "--out", dir, "--quiet"}, args...)...)
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			deadline := time.Now().Add(time.Minute)
-			for {
-				if _, err := os.Stat(filepath.Join(dir, checkpointName)); err == nil {
-					break
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("eos ended (%v) before its first checkpoint: %s", err, &stderr)
-				case <-time.After(5 * time.Millisecond):
-				}
-				if time.Now().After(deadline) {
-					cmd.Process.Kill()
-					t.Fatal("no checkpoint within a minute")
-				}
-			}
-			if err := cmd.Process.Signal(tc.sig); err != nil {
-				t.Fatal(err)
-			}
-			<-done
-			if got := cmd.ProcessState.ExitCode(); got != tc.code {
-				t.Fatalf("exit status %d, want %d; stderr: %s", got, tc.code, &stderr)
+			got, stderr := signalAfterCheckpoint(t, bin, append([]string{"gd", "--out", dir, "--quiet"}, args...), dir, tc.sig)
+			if got != tc.code {
+				t.Fatalf("exit status %d, want %d; stderr: %s", got, tc.code, stderr)
 			}
 			if tc.code == exitInterrupted {
-				if !strings.Contains(stderr.String(), "eos gd --resume "+dir) {
-					t.Errorf("message %q does not say how to resume", &stderr)
+				if !strings.Contains(stderr, "eos gd --resume "+dir) {
+					t.Errorf("message %q does not say how to resume", stderr)
 				}
 				_, rows := readCSV(t, filepath.Join(dir, "trace.csv"))
 				if len(rows) == 0 || len(rows) >= 20001 {
@@ -251,8 +225,35 @@ func TestModelSignal(t *testing.T) {
 		t.Fatalf("uninterrupted run: exit %d: %s", code, stderr)
 	}
 	dir := filepath.Join(tmp, "run")
+	got, stderr := signalAfterCheckpoint(t, bin, append([]string{"model", "--out", dir, "--quiet"}, args...), dir, os.Interrupt)
+	if got != exitInterrupted {
+		t.Fatalf("exit status %d, want %d; stderr: %s", got, exitInterrupted, stderr)
+	}
+	if !strings.Contains(stderr, "eos model --resume "+dir) {
+		t.Errorf("message %q does not say how to resume", stderr)
+	}
+	_, rows := readCSV(t, filepath.Join(dir, "model.csv"))
+	if len(rows) == 0 || len(rows) >= 30000 {
+		t.Errorf("interrupted model.csv has %d rows, want some but not all of 30000", len(rows))
+	}
+	if code, _, stderr := eosRun(t, "model", "--resume", dir); code != exitOK {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	for _, f := range []string{"model.csv", "gd.csv", "summary.json"} {
+		want, _ := os.ReadFile(filepath.Join(ref, f))
+		if got, _ := os.ReadFile(filepath.Join(dir, f)); len(want) == 0 || !bytes.Equal(got, want) {
+			t.Errorf("resumed %s (%d bytes) differs from the uninterrupted one (%d bytes)", f, len(got), len(want))
+		}
+	}
+}
+
+// signalAfterCheckpoint starts bin with args, waits until its first
+// checkpoint is in dir, sends it sig and returns its exit status (-1 when
+// killed) and what it wrote on stderr.
+func signalAfterCheckpoint(t *testing.T, bin string, args []string, dir string, sig os.Signal) (int, string) {
+	t.Helper()
 	var stderr bytes.Buffer
-	cmd := exec.Command(bin, append([]string{"model", "--out", dir, "--quiet"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -274,27 +275,9 @@ func TestModelSignal(t *testing.T) {
 			t.Fatal("no checkpoint within a minute")
 		}
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	<-done
-	if got := cmd.ProcessState.ExitCode(); got != exitInterrupted {
-		t.Fatalf("exit status %d, want %d; stderr: %s", got, exitInterrupted, &stderr)
-	}
-	if !strings.Contains(stderr.String(), "eos model --resume "+dir) {
-		t.Errorf("message %q does not say how to resume", &stderr)
-	}
-	_, rows := readCSV(t, filepath.Join(dir, "model.csv"))
-	if len(rows) == 0 || len(rows) >= 30000 {
-		t.Errorf("interrupted model.csv has %d rows, want some but not all of 30000", len(rows))
-	}
-	if code, _, stderr := eosRun(t, "model", "--resume", dir); code != exitOK {
-		t.Fatalf("resume: exit %d: %s", code, stderr)
-	}
-	for _, f := range []string{"model.csv", "gd.csv", "summary.json"} {
-		want, _ := os.ReadFile(filepath.Join(ref, f))
-		if got, _ := os.ReadFile(filepath.Join(dir, f)); len(want) == 0 || !bytes.Equal(got, want) {
-			t.Errorf("resumed %s (%d bytes) differs from the uninterrupted one (%d bytes)", f, len(got), len(want))
-		}
-	}
+	return cmd.ProcessState.ExitCode(), stderr.String()
 }
